@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Wire structs and constants shared by the BPF programs and the TypeScript side.
+ *
+ * Every struct here is fixed-width with explicit padding; test/unit/wire-layout checks
+ * each one against the BTF of the compiled object, so a field moved here and not in
+ * src/wire/ fails a test instead of corrupting events. Constants keep the same spelling
+ * in TypeScript (src/wire/constants.ts) so one grep finds both sides.
+ *
+ * This header must not include vmlinux.h: it only needs the __u8.. __u64 types, which
+ * the includer provides (vmlinux.h in BPF, linux/types.h elsewhere).
+ */
+#ifndef ACES_API_ACES_H
+#define ACES_API_ACES_H
+
+#define ACES_WIRE_VERSION 1
+
+/* Ring-buffer record kinds: the first __u16 of every record. */
+#define REC_EVENT 1       /* struct aces_event: an escape event and its verdict */
+#define REC_EXIT 2        /* struct aces_exit: a task that ACES killed has exited */
+#define REC_CONTAINER 3   /* struct aces_container: a container key seen for the first time */
+
+/* Rule ids: stable, never reused. Names live in src/policy/rules.ts. */
+#define RULE_CGROUP_V1_MOUNT 1
+#define RULE_RELEASE_AGENT_WRITE 2
+#define RULE_RELEASE_AGENT_READ 3
+#define RULE_SYSCTL_HOST_WRITE 4
+#define RULE_BINFMT_MISC_WRITE 5
+#define RULE_SYSRQ_TRIGGER_WRITE 6
+#define RULE_BLOCKDEV_MOUNT 7
+#define RULE_BLOCKDEV_MKNOD 8
+#define RULE_BLOCKDEV_OPEN 9
+#define RULE_UMH_CONTAINER_EXEC 10
+#define RULE_QUARANTINED_TASK 11
+#define RULE_MAX 64
+
+/* Levels (DESIGN §2). */
+#define LEVEL_PROBE 1
+#define LEVEL_ATTEMPT 2
+#define LEVEL_BREACH 3
+
+/* Actions, ordered by strength. */
+#define ACT_ALERT 1
+#define ACT_DENY 2
+#define ACT_KILL 3
+#define ACT_QUARANTINE 4
+
+/* Enforcement tiers (DESIGN §3): the mechanism that applied the action. */
+#define TIER_LSM 1
+#define TIER_CGROUP 2
+#define TIER_SIGNAL 3
+
+/* aces_event.flags */
+#define EVF_MONITOR (1 << 0)     /* monitor mode: the action was only recorded, not applied */
+#define EVF_FAST_PATH (1 << 1)   /* decided from the offender map before the full check */
+#define EVF_OFFENDER (1 << 2)    /* the process or container was already a recorded offender */
+#define EVF_ESCALATED (1 << 3)   /* level raised by one because of the offender record */
+#define EVF_RECORDED (1 << 4)    /* this event added or refreshed an offender record */
+#define EVF_HOST_TASK (1 << 5)   /* the acting task is a host task (usermode helper) */
+
+/* Container key kinds (aces_config.key_source). */
+#define KEY_CGROUP_V2 0          /* cgroup id of the task's cgroup-v2 (default hierarchy) cgroup */
+#define KEY_CGROUP_V1 1          /* kernfs id of the task's cgroup in v1 hierarchy key_subsys_id */
+
+#define MODE_ENFORCE 0
+#define MODE_MONITOR 1
+
+/* Drop counters (per-CPU array "drops"), never silent. */
+#define DROP_RINGBUF 0           /* event not written: ring buffer full */
+#define DROP_OFFENDER 1          /* offender map update failed */
+#define DROP_QUARANTINE 2        /* quarantine map update failed */
+#define DROP_KILL_PENDING 3      /* kill not tracked for its exit time */
+#define DROP_CONTAINER 4         /* container root not recorded */
+#define DROP_SETUP 5             /* runtime setup task not recorded */
+#define DROP_MAX 8
+
+#define ACES_COMM_LEN 16
+#define ACES_NAME_LEN 64
+
+struct aces_event {
+	__u16 kind;           /* REC_EVENT */
+	__u16 version;        /* ACES_WIRE_VERSION */
+	__u16 rule;           /* RULE_* */
+	__u8 level;           /* level after escalation */
+	__u8 base_level;      /* level the policy gives the rule */
+	__u8 action;          /* action applied (ACT_ALERT in monitor mode) */
+	__u8 policy_action;   /* action the policy and escalation asked for */
+	__u8 tier;            /* TIER_* that enforced it */
+	__u8 flags;           /* EVF_* */
+	__u32 pad0;
+	__u64 seq;            /* per-boot event number; REC_EXIT records point back to it */
+	__u64 ts_entry;       /* bpf_ktime_get_ns() at hook entry */
+	__u64 ts_decision;    /* bpf_ktime_get_ns() once the verdict was taken */
+	__u64 container_key;  /* cgroup id that names the container (0: not a container task) */
+	__u32 pid;            /* thread id, host pid namespace */
+	__u32 tgid;           /* process id, host pid namespace */
+	__u32 ppid;           /* parent process id, host pid namespace */
+	__u32 uid;            /* real uid, host view */
+	__u32 euid;
+	__u32 pidns;          /* pid namespace inode */
+	__u32 mntns;          /* mount namespace inode */
+	__u32 obj_dev;        /* kernel dev_t (MKDEV(major,minor) = major << 20 | minor) of the object */
+	__u64 obj_ino;        /* inode number of the object, when there is one */
+	__u32 obj_magic;      /* filesystem magic of the object */
+	__u32 obj_flags;      /* open flags, mount flags or device access mask, per rule */
+	__s32 syscall_ret;    /* result of the syscall seen at exit, or 0 */
+	__u32 pad1;
+	char comm[ACES_COMM_LEN];
+	char name[ACES_NAME_LEN]; /* dentry name, sysctl name or filesystem type, per rule */
+};
+
+struct aces_exit {
+	__u16 kind;           /* REC_EXIT */
+	__u16 version;
+	__u32 pid;            /* the task that exited (thread id) */
+	__u64 seq;            /* event that killed it */
+	__u64 ts_exit;        /* bpf_ktime_get_ns() in sched_process_exit */
+};
+
+struct aces_container {
+	__u16 kind;           /* REC_CONTAINER */
+	__u16 version;
+	__u32 tgid;           /* a process of that container (host pid) */
+	__u64 container_key;
+	__u32 pidns;
+	__u32 mntns;
+	__u64 ts;
+};
+
+/* Single-element array "config". */
+struct aces_config {
+	__u32 mode;           /* MODE_* */
+	__u32 key_source;     /* KEY_* */
+	__u32 key_subsys_id;  /* v1 subsystem id when key_source == KEY_CGROUP_V1 */
+	__u32 wakeup_level;   /* wake user space at once for events at or above this level */
+	__u64 offender_ttl_ns;/* offender records older than this are ignored (0: never expire) */
+	__u32 quarantine_on;  /* non-zero while any container is quarantined */
+	__u8 level_action[4]; /* ACT_* for an escalated level, indexed by level (0 unused) */
+	__u32 host_ctrs;      /* number of registered containers that share the host pid namespace */
+	__u32 host_root_dev;  /* the host's "/": never recorded as a container root */
+	__u64 host_root_ino;
+};
+
+/* Array "rule_cfg", indexed by rule id. */
+struct aces_rule_cfg {
+	__u8 enabled;
+	__u8 level;
+	__u8 action;          /* ACT_* the policy asks for at this level */
+	__u8 pad0;
+	__u32 pad1;
+};
+
+/* Key of the "offenders" map. */
+#define OFFENDER_PROCESS 1
+#define OFFENDER_CONTAINER 2
+struct aces_offender_key {
+	__u32 kind;           /* OFFENDER_* */
+	__u32 pad0;
+	__u64 id;             /* tgid or container key */
+};
+
+struct aces_offender {
+	__u64 first_ns;
+	__u64 last_ns;
+	__u32 count;
+	__u16 rule;           /* rule of the last event */
+	__u8 level;           /* highest level reached */
+	__u8 pad0;
+};
+
+/* Key of the "ctr_fs" map: file systems that make up a container's root. */
+#define CTR_FS_SUPER 1        /* a container root superblock (overlay "merged"): ino = 0 */
+#define CTR_FS_LAYER 2        /* a layer directory (upper or lower) on the backing fs */
+struct aces_ctr_fs_key {
+	__u32 kind;
+	__u32 dev;
+	__u64 ino;
+};
+
+#endif

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Process lifecycle: classification state, container discovery, quarantine gate, and the last
+ * line against usermode-helper escapes.
+ *
+ * Techniques: release_agent / core_pattern pipe / binfmt_misc interpreter pointing at a file in
+ * a container's root (the helper runs as host root); any new process of a quarantined container.
+ *
+ * Hooks (not syscall tracepoints, so they cost nothing on syscalls):
+ *   tp_btf/sched_process_fork  runtime set-up marking, offender inheritance, quarantine
+ *   tp_btf/sched_process_exec  end of set-up, first sight of a container (its root is recorded
+ *                              for ctrfs.bpf.h), quarantine, helper exec of a container file
+ *   tp_btf/sched_process_exit  exit time of tasks ACES killed; map cleanup
+ *
+ *   call_usermodehelper_exec_work -> user_mode_thread(..) -> kernel_execve(path)
+ *     -> exec_binprm (binfmt_script / binfmt_misc may substitute bprm->file)
+ *     -> trace_sched_process_exec(p, old_pid, bprm)   <- here, before the first user instruction:
+ *        SIGKILL is pending when exec returns to user space.
+ * A script's own file is gone from bprm by then (only its interpreter is left), so files.bpf.c
+ * also checks what a helper opens: the host shell opening the container's script.
+ *
+ *   iter/task                  start-up seeding of containers already running
+ *
+ * Minimum kernel: 5.5 (tp_btf). Older layouts handled by CO-RE where noted.
+ */
+
+/* First sight of a container: record its root for ctrfs.bpf.h and tell user space. */
+static __always_inline void container_seen(struct task_struct *p, __u64 key, struct aces_config *cfg, __u64 ts)
+{
+	if (bpf_map_lookup_elem(&known_ctrs, &key))
+		return;
+	if (bpf_map_update_elem(&known_ctrs, &key, &ts, BPF_NOEXIST))
+		return; /* another CPU announced it first */
+	ctr_fs_record(p, key, cfg);
+
+	struct aces_container rec = {
+		.kind = REC_CONTAINER,
+		.version = ACES_WIRE_VERSION,
+		.tgid = BPF_CORE_READ(p, tgid),
+		.container_key = key,
+		.pidns = task_pidns_inum(p),
+		.mntns = task_mntns_inum(p),
+		.ts = ts,
+	};
+	/* Wake user space now: policy exceptions for the new container depend on its identity. */
+	if (bpf_ringbuf_output(&events, &rec, sizeof(rec), 0))
+		count_drop(DROP_RINGBUF);
+}
+
+static __always_inline void container_exec(struct task_struct *p, struct aces_config *cfg, __u64 ts)
+{
+	__u64 key = task_container_key(p, cfg);
+
+	if (container_quarantined(key, cfg)) {
+		struct aces_event ev = { .rule = RULE_QUARANTINED_TASK, .ts_entry = ts };
+
+		event_fill_task(&ev, p, key);
+		ev.flags |= EVF_FAST_PATH;
+		decide(&ev, cfg, HOOK_CAN_SIGNAL);
+		return;
+	}
+	container_seen(p, key, cfg, ts);
+}
+
+/* A host task exec'ing a container's file on the kernel's behalf. */
+static __always_inline void helper_exec(struct task_struct *p, struct linux_binprm *bprm,
+					struct aces_config *cfg, __u64 ts)
+{
+	bool umh = BPF_CORE_READ(p, real_parent, flags) & PF_KTHREAD;
+	/* binfmt_misc (and scripts) replace the exec'd file by an interpreter: a host process
+	 * running an ordinary file may then run a container's interpreter. */
+	bool substituted = BPF_CORE_READ(bprm, interp) != BPF_CORE_READ(bprm, filename);
+
+	if (!umh && !substituted)
+		return;
+	struct file *f = BPF_CORE_READ(bprm, file);
+	__u64 key = ctr_fs_owner(f);
+	if (!key)
+		return;
+
+	struct aces_event ev = { .rule = RULE_UMH_CONTAINER_EXEC, .ts_entry = ts };
+	event_fill_task(&ev, p, key);
+	ev.flags |= EVF_HOST_TASK;
+	ev.obj_dev = sb_dev(file_sb(f));
+	ev.obj_ino = BPF_CORE_READ(f, f_inode, i_ino);
+	ev.obj_magic = BPF_CORE_READ(f, f_inode, i_sb, s_magic);
+	dentry_name(BPF_CORE_READ(f, f_path.dentry), ev.name, sizeof(ev.name));
+	decide(&ev, cfg, HOOK_CAN_SIGNAL | HOOK_HOST_TASK);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(exec_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u64 ts = bpf_ktime_get_ns();
+	struct aces_config *cfg = get_config();
+
+	if (!cfg)
+		return 0;
+	if (task_pid_level(p) > 0) {
+		__u32 tid = BPF_CORE_READ(p, pid);
+		__u32 old = old_pid;
+
+		/* The first exec ends runtime set-up: from here on this task is the workload. */
+		bpf_map_delete_elem(&setup_tasks, &tid);
+		if (old != tid)
+			bpf_map_delete_elem(&setup_tasks, &old);
+		container_exec(p, cfg, ts);
+		return 0;
+	}
+	if (task_is_container(p, cfg)) {
+		container_exec(p, cfg, ts);
+		return 0;
+	}
+	helper_exec(p, bprm, cfg, ts);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(exec_sched_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct aces_config *cfg = get_config();
+
+	if (!cfg)
+		return 0;
+	bool parent_ctr = task_is_container(parent, cfg);
+
+	if (!parent_ctr) {
+		/* Entering a container pid namespace from outside: runtime set-up until it execs. */
+		if (task_pid_level(child) > 0) {
+			__u32 tid = BPF_CORE_READ(child, pid);
+			__u8 one = 1;
+
+			if (bpf_map_update_elem(&setup_tasks, &tid, &one, BPF_ANY))
+				count_drop(DROP_SETUP);
+		}
+		return 0;
+	}
+
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	__u64 key = task_container_key(parent, cfg);
+
+	if (container_quarantined(key, cfg)) {
+		/* No new process in a quarantined container: the parent dies now, the child at its
+		 * first hooked kernel entry (quarantine.bpf.c) or by the user-space sweep. */
+		struct aces_event ev = { .rule = RULE_QUARANTINED_TASK, .ts_entry = bpf_ktime_get_ns() };
+
+		event_fill_task(&ev, parent, key);
+		ev.flags |= EVF_FAST_PATH;
+		decide(&ev, cfg, HOOK_CAN_SIGNAL);
+		return 0;
+	}
+	if (ptgid == ctgid)
+		return 0;
+	/* Children inherit their parent's offender record. */
+	struct aces_offender_key k = { .kind = OFFENDER_PROCESS, .id = ptgid };
+	struct aces_offender *o = bpf_map_lookup_elem(&offenders, &k);
+	if (o) {
+		struct aces_offender copy = *o;
+
+		k.id = ctgid;
+		if (bpf_map_update_elem(&offenders, &k, &copy, BPF_ANY))
+			count_drop(DROP_OFFENDER);
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(exec_sched_exit, struct task_struct *p)
+{
+	__u32 tid = BPF_CORE_READ(p, pid);
+	__u64 *seq = bpf_map_lookup_elem(&kill_pending, &tid);
+
+	if (seq) {
+		emit_exit(tid, *seq, bpf_ktime_get_ns());
+		bpf_map_delete_elem(&kill_pending, &tid);
+	}
+	if (task_pid_level(p) > 0)
+		bpf_map_delete_elem(&setup_tasks, &tid);
+	return 0;
+}
+
+/* Run once at start-up: containers that were running before ACES get their roots recorded and
+ * are announced, as if their first exec had been seen. Never acts on a task. */
+SEC("iter/task")
+int iter_seed_tasks(struct bpf_iter__task *ctx)
+{
+	struct task_struct *t = ctx->task;
+	struct aces_config *cfg = get_config();
+
+	if (!t || !cfg)
+		return 0;
+	if (BPF_CORE_READ(t, pid) != BPF_CORE_READ(t, tgid) || !BPF_CORE_READ(t, mm))
+		return 0;
+	if (!task_is_container(t, cfg))
+		return 0;
+	container_seen(t, task_container_key(t, cfg), cfg, bpf_ktime_get_ns());
+	return 0;
+}

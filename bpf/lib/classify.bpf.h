@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The one place that decides whether a task is a container task (DESIGN §4).
+ *
+ * A task is a container task when
+ *   - its pid namespace is not the host's and it is not a runtime set-up task, or
+ *   - it shares the host pid namespace but sits in a cgroup that user space registered as a
+ *     container's (docker --pid host, kubernetes hostPID pods): window documented in
+ *     docs/architecture.md.
+ *
+ * A runtime set-up task is one that entered a container pid namespace from outside (runc init
+ * after clone(CLONE_NEWPID) or after setns, for `docker run` and `docker exec`) and has not
+ * executed anything there yet: it mounts cgroupfs and procfs, creates device nodes and writes
+ * namespaced sysctls on the runtime's behalf. exec.bpf.c marks it at fork and clears the mark at
+ * its first exec. Children of container tasks are container tasks, whatever namespaces they make,
+ * so `unshare -p -f` inside a container cannot opt out.
+ *
+ * Host processes in private mount namespaces (systemd services) stay in the host pid namespace
+ * and are never container tasks.
+ */
+#ifndef ACES_LIB_CLASSIFY_BPF_H
+#define ACES_LIB_CLASSIFY_BPF_H
+
+static __always_inline bool task_is_container(struct task_struct *t, struct aces_config *cfg)
+{
+	if (task_pid_level(t) > 0) {
+		__u32 tid = BPF_CORE_READ(t, pid);
+
+		return bpf_map_lookup_elem(&setup_tasks, &tid) == NULL;
+	}
+	if (cfg && cfg->host_ctrs) {
+		__u64 key = task_container_key(t, cfg);
+
+		return bpf_map_lookup_elem(&host_ctrs, &key) != NULL;
+	}
+	return false;
+}
+
+#endif

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Kernel file objects: fd -> struct file, superblock facts, dentry names. */
+#ifndef ACES_LIB_FILE_BPF_H
+#define ACES_LIB_FILE_BPF_H
+
+/* Filesystem magics (include/uapi/linux/magic.h) */
+#define CGROUP_SUPER_MAGIC 0x27e0eb
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#define PROC_SUPER_MAGIC 0x9fa0
+#define SYSFS_MAGIC 0x62656572
+#define BINFMTFS_MAGIC 0x42494e4d
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+
+#define FMODE_WRITE 0x2
+
+static __always_inline struct file *task_fd_file(struct task_struct *t, long fd)
+{
+	struct files_struct *files = BPF_CORE_READ(t, files);
+	struct fdtable *fdt = BPF_CORE_READ(files, fdt);
+	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+
+	if (fd < 0 || fd >= max)
+		return NULL;
+	bpf_core_read(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+static __always_inline struct super_block *file_sb(struct file *f)
+{
+	return BPF_CORE_READ(f, f_inode, i_sb);
+}
+
+/* Copy a dentry's name into buf (NUL-terminated, zero-padded by the caller's init). */
+static __always_inline void dentry_name(struct dentry *d, char *buf, __u32 len)
+{
+	const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+
+	bpf_probe_read_kernel_str(buf, len, name);
+}
+
+/* Exact compare of a NUL-terminated buffer with a literal (n includes the NUL). */
+static __always_inline bool name_is(const char *buf, const char *lit, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (buf[i] != lit[i])
+			return false;
+	}
+	return true;
+}
+#define NAME_IS(buf, lit) name_is((buf), (lit), sizeof(lit))
+
+static __always_inline __u32 sb_dev(struct super_block *sb)
+{
+	return BPF_CORE_READ(sb, s_dev);
+}
+
+#endif

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Every map of the ACES object. Names are what `bpftool map` shows: at most 15 characters. */
+#ifndef ACES_LIB_MAPS_BPF_H
+#define ACES_LIB_MAPS_BPF_H
+
+/* Events to user space. Wakeups are batched (see emit.bpf.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 * 1024 * 1024);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct aces_config);
+} aces_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RULE_MAX);
+	__type(key, __u32);
+	__type(value, struct aces_rule_cfg);
+} rule_cfg SEC(".maps");
+
+/* container key -> bit mask of rule ids that a policy exception lifts for it */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u64);
+} exempt SEC(".maps");
+
+/* Containers that share the host pid namespace, registered by user space (DESIGN §4). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u32);
+} host_ctrs SEC(".maps");
+
+/* Runtime set-up tasks: in a container pid namespace, not yet past their first exec there. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u8);
+} setup_tasks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct aces_offender_key);
+	__type(value, struct aces_offender);
+} offenders SEC(".maps");
+
+/* container key -> time it was quarantined */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u64);
+} quarantine SEC(".maps");
+
+/* thread id -> seq of the event that killed it, to report its exit time */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u64);
+} kill_pending SEC(".maps");
+
+/* container keys already announced to user space (REC_CONTAINER) */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, __u64);
+} known_ctrs SEC(".maps");
+
+/* file systems that make up container roots -> container key */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct aces_ctr_fs_key);
+	__type(value, __u64);
+} ctr_fs SEC(".maps");
+
+/* sysctl names (as bpf_sysctl_get_name gives them) that a container may write: namespaced ones */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 512);
+	__type(key, char[ACES_NAME_LEN]);
+	__type(value, __u8);
+} ns_sysctls SEC(".maps");
+
+/* mount(2) in flight: thread id -> newest mount of the namespace at entry */
+struct mount_entry {
+	__u64 newest;
+	__u64 ts_entry;
+	__u32 flags;
+	__u32 pad;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct mount_entry);
+} mount_args SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DROP_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/* [0] next event seq */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} seq_counter SEC(".maps");
+
+static __always_inline struct aces_config *get_config(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&aces_cfg, &zero);
+}
+
+static __always_inline void count_drop(__u32 reason)
+{
+	__u64 *n = bpf_map_lookup_elem(&drops, &reason);
+	if (n)
+		*n += 1;
+}
+
+#endif

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Feature probes: one tiny program per capability that `aces doctor` and tier selection need.
+ * Each is loaded (and where it matters attached) on its own; what loads is what the kernel
+ * really allows, whatever its config files say (this machine lists bpf among its LSMs and still
+ * refuses lsm/ programs with EPERM).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+SEC("lsm/file_open")
+int BPF_PROG(probe_lsm, struct file *file)
+{
+	return 0;
+}
+
+SEC("fentry/do_sys_openat2")
+int BPF_PROG(probe_fentry)
+{
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(probe_tp_btf)
+{
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_getppid")
+int probe_send_signal(void *ctx)
+{
+	/* Never true: the verifier only needs to see the helper call. */
+	if (bpf_get_current_pid_tgid() == 0)
+		bpf_send_signal(9);
+	return 0;
+}
+
+SEC("cgroup/sysctl")
+int probe_sysctl(struct bpf_sysctl *ctx)
+{
+	return 1;
+}
+
+SEC("cgroup/dev")
+int probe_device(struct bpf_cgroup_dev_ctx *ctx)
+{
+	return 1;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ACES native addon: the export table. The functions live in object.c, link.c, map.c and
+ * ringbuf.c; src/kernel/native.ts is their only caller.
+ */
+#include <stdlib.h>
+
+#include "util.h"
+
+static void state_finalize(napi_env env, void *data, void *hint)
+{
+	aces_state_free(data);
+}
+
+static napi_value init(napi_env env, napi_value exports)
+{
+	static const struct {
+		const char *name;
+		napi_callback fn;
+	} table[] = {
+		{ "setErrorClass", aces_set_error_class },
+		{ "open", aces_open },
+		{ "programs", aces_programs },
+		{ "setAutoload", aces_set_autoload },
+		{ "setConst", aces_set_const },
+		{ "load", aces_load },
+		{ "attach", aces_attach },
+		{ "attachCgroup", aces_attach_cgroup },
+		{ "detach", aces_detach },
+		{ "iterRead", aces_iter_read },
+		{ "mapInfo", aces_map_info },
+		{ "mapLookup", aces_map_lookup },
+		{ "mapUpdate", aces_map_update },
+		{ "mapDelete", aces_map_delete },
+		{ "mapKeys", aces_map_keys },
+		{ "ringbufOpen", aces_ringbuf_open },
+		{ "ringbufConsume", aces_ringbuf_consume },
+		{ "ringbufClose", aces_ringbuf_close },
+		{ "close", aces_close },
+		{ "numPossibleCpus", aces_num_possible_cpus },
+	};
+	napi_property_descriptor props[sizeof(table) / sizeof(table[0])];
+	struct aces_state *st;
+	size_t i;
+
+	st = aces_state_new();
+	if (!st || napi_set_instance_data(env, st, state_finalize, NULL) != napi_ok) {
+		if (st)
+			aces_state_free(st);
+		napi_throw_error(env, "ACES_E_KERNEL_ADDON", "aces_native: cannot allocate state");
+		return NULL;
+	}
+	if (napi_add_async_cleanup_hook(env, aces_ringbuf_cleanup_hook, st, NULL) != napi_ok) {
+		napi_throw_error(env, "ACES_E_KERNEL_ADDON", "aces_native: cannot register cleanup");
+		return NULL;
+	}
+	aces_print_init();
+
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		props[i] = (napi_property_descriptor){
+			.utf8name = table[i].name,
+			.method = table[i].fn,
+			.attributes = napi_enumerable,
+		};
+	}
+	if (napi_define_properties(env, exports, i, props) != napi_ok)
+		return NULL;
+	return exports;
+}
+
+NAPI_MODULE_INIT()
+{
+	return init(env, exports);
+}

@@ -1,0 +1,121 @@
+/**
+ * The `aces` command: run (the daemon), doctor, policy check. Bad arguments and start-up
+ * failures print one message naming the problem and the fix, and exit non-zero.
+ */
+import { parseArgs } from 'node:util';
+import { Daemon, StartupError } from '../daemon/daemon.js';
+import { doctorReport, formatDoctor } from './doctor.js';
+import { checkPolicyFile } from '../policy/parse-policy.js';
+import { PolicyError } from '../policy/policy-schema.js';
+import { KernelError } from '../kernel/kernel-error.js';
+
+const USAGE = `usage:
+  aces run [--mode enforce|monitor] [--policy FILE] [--events FILE] [--format json|console] [--metrics 127.0.0.1:PORT]
+  aces doctor [--json]
+  aces policy check FILE
+`;
+
+class UsageError extends Error {}
+
+function fail(msg: string, code = 2): never {
+  process.stderr.write(`aces: ${msg}\n`);
+  process.exit(code);
+}
+
+async function cmdRun(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      mode: { type: 'string' },
+      policy: { type: 'string' },
+      events: { type: 'string' },
+      format: { type: 'string' },
+      metrics: { type: 'string' },
+    },
+  });
+  if (values.mode !== undefined && values.mode !== 'enforce' && values.mode !== 'monitor') {
+    throw new UsageError(`expected enforce or monitor for --mode, got ${values.mode}`);
+  }
+  if (values.format !== undefined && values.format !== 'json' && values.format !== 'console') {
+    throw new UsageError(`expected json or console for --format, got ${values.format}`);
+  }
+  const daemon = await Daemon.start({
+    mode: values.mode as 'enforce' | 'monitor' | undefined,
+    policyPath: values.policy,
+    eventsPath: values.events,
+    format: values.format as 'json' | 'console' | undefined,
+    metrics: values.metrics,
+  });
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    daemon.stop().then(() => process.exit(0), (err) => fail(`shutdown failed: ${String(err)}`, 1));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+function cmdDoctor(argv: string[]): void {
+  const { values } = parseArgs({ args: argv, strict: true, options: { json: { type: 'boolean' } } });
+  const rep = doctorReport();
+  if (values.json) {
+    process.stdout.write(JSON.stringify(rep, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
+  } else {
+    process.stdout.write(formatDoctor(rep));
+  }
+  process.exitCode = rep.plan.fatal.length ? 1 : 0;
+}
+
+function cmdPolicy(argv: string[]): void {
+  const [sub, ...rest] = argv;
+  if (sub !== 'check') throw new UsageError(`expected "check" after "policy", got ${sub ?? 'nothing'}`);
+  const { positionals } = parseArgs({ args: rest, strict: true, allowPositionals: true, options: {} });
+  if (positionals.length !== 1) throw new UsageError('expected exactly one FILE for "aces policy check"');
+  const res = checkPolicyFile(positionals[0]!);
+  if (res.ok) {
+    process.stdout.write(res.summary.endsWith('\n') ? res.summary : res.summary + '\n');
+    process.exitCode = 0;
+  } else {
+    process.stderr.write(res.message.endsWith('\n') ? res.message : res.message + '\n');
+    process.exitCode = 1;
+  }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'run':
+        await cmdRun(rest);
+        return;
+      case 'doctor':
+        cmdDoctor(rest);
+        return;
+      case 'policy':
+        cmdPolicy(rest);
+        return;
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        process.stdout.write(USAGE);
+        return;
+      default:
+        throw new UsageError(`unknown command ${cmd}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
+      fail(`${err.message}\n${USAGE}`);
+    }
+    if (err instanceof PolicyError) fail(`policy rejected, nothing attached (${err.code}):\n${err.message}`);
+    if (err instanceof StartupError) fail(`${err.message} (${err.code})`, 1);
+    if (err instanceof KernelError) {
+      const log = err.log ? `\nverifier/libbpf log (tail):\n${err.log.slice(-4000)}` : '';
+      fail(`kernel refused ${err.call} (${err.code}, errno ${err.errno}): ${err.message}; nothing left attached${log}`, 1);
+    }
+    fail(err instanceof Error ? err.stack ?? err.message : String(err), 1);
+  }
+}

@@ -1,0 +1,279 @@
+/**
+ * The composition root of `aces run`: policy -> kernel probes -> tier plan -> load -> maps ->
+ * attach -> ready line -> event pipeline, and the shutdown in reverse. Each stage lives in its
+ * own module; this file only wires them.
+ */
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import { release } from 'node:os';
+import { AcesObject, hostRootIdentity } from '../kernel/aces-object.js';
+import { probeKernelFeatures, type KernelFeatures } from '../kernel/feature-probe.js';
+import { planTiers, type TierPlan } from '../kernel/tier-plan.js';
+import { NAMESPACED_SYSCTLS } from '../kernel/namespaced-sysctls.js';
+import { detectCgroupLayout, type CgroupLayout } from '../containers/cgroup-layout.js';
+import { IdentityResolver, type ContainerIdentity } from '../containers/identity-resolver.js';
+import { readPolicyFile } from '../policy/parse-policy.js';
+import { DEFAULT_POLICY } from '../policy/default-policy.js';
+import { compilePolicy, type CompiledPolicy } from '../policy/compile-policy.js';
+import { exemptRuleMask } from '../policy/exception-matcher.js';
+import { RULES, ruleById } from '../policy/rules.js';
+import type { Policy } from '../policy/policy-schema.js';
+import { EventPipeline } from './event-pipeline.js';
+import { Responder } from '../respond/responder.js';
+import { eventToJson, EVENT_SCHEMA, type ContainerInfo, type EnrichedEvent, type RuleMeta } from '../output/event-json.js';
+import { JsonLinesSink } from '../output/json-lines-sink.js';
+import { formatConsoleLine } from '../output/console-view.js';
+import { Metrics } from '../output/metrics.js';
+import {
+  ACTION_IDS, KEY_CGROUP_V1, KEY_CGROUP_V2, LEVEL_BREACH, MODE_ENFORCE, MODE_MONITOR,
+} from '../wire/constants.js';
+
+export interface DaemonOptions {
+  mode?: 'enforce' | 'monitor';
+  policyPath?: string;
+  eventsPath?: string;
+  format?: 'json' | 'console';
+  metrics?: string;
+  /** Where start-up progress and problems go (stderr by default). */
+  log?: (msg: string) => void;
+}
+
+export class StartupError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
+const DEFAULT_LEVEL_ACTIONS = { 1: 'alert', 2: 'kill', 3: 'quarantine' } as const;
+const DRAIN_MS = 50;
+const MAINTAIN_MS = 1000;
+
+export class Daemon {
+  private obj: AcesObject | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private sink: JsonLinesSink;
+  private metricsServer: Server | undefined;
+  private pipeline: EventPipeline | undefined;
+  private stopped = false;
+  readonly metrics = new Metrics();
+  readonly startedAt = process.hrtime.bigint();
+
+  private constructor(
+    private readonly opts: DaemonOptions,
+    readonly policy: Policy,
+    readonly compiled: CompiledPolicy,
+    readonly features: KernelFeatures,
+    readonly plan: TierPlan,
+    readonly layout: CgroupLayout,
+  ) {
+    this.sink = new JsonLinesSink(opts.eventsPath);
+  }
+
+  private get log(): (msg: string) => void {
+    return this.opts.log ?? ((m) => process.stderr.write(`aces: ${m}\n`));
+  }
+
+  /** Everything that can fail before the kernel is touched, then load and attach. */
+  static async start(opts: DaemonOptions): Promise<Daemon> {
+    if (process.getuid && process.getuid() !== 0) {
+      throw new StartupError('ACES_E_START_NOT_ROOT', 'aces run needs root (CAP_BPF, CAP_SYS_ADMIN): run it with sudo');
+    }
+    const policy = opts.policyPath ? readPolicyFile(opts.policyPath) : DEFAULT_POLICY;
+    const effective: Policy = opts.mode ? { ...policy, mode: opts.mode } : policy;
+    const compiled = compilePolicy(effective);
+    const layout = detectCgroupLayout();
+    const features = probeKernelFeatures();
+    const plan = planTiers(RULES.map((r) => ({ name: r.name, tiers: r.tiers })), features);
+    if (plan.fatal.length) {
+      throw new StartupError('ACES_E_START_KERNEL', `this kernel cannot run ACES:\n  - ${plan.fatal.join('\n  - ')}\n` +
+        'run `aces doctor` for the full report');
+    }
+    const d = new Daemon(opts, effective, compiled, features, plan, layout);
+    await d.boot();
+    return d;
+  }
+
+  private async boot(): Promise<void> {
+    const m = this.metrics;
+    m.counter('aces_ringbuf_records_total', 'Ring-buffer records received');
+    m.counter('aces_events_total', 'Escape events by rule, level and applied action');
+    m.counter('aces_invalid_records_total', 'Ring-buffer records that could not be decoded');
+    m.counter('aces_unmatched_exits_total', 'Exit records with no waiting kill event');
+    m.counter('aces_containers_seen_total', 'Containers announced by the kernel');
+
+    const resolver = new IdentityResolver({ layout: this.layout });
+    const hostPidKeys = new Set<bigint>();
+
+    const obj = AcesObject.load(this.plan.programs);
+    this.obj = obj;
+    try {
+      const root = hostRootIdentity();
+      const levelAction = [0, 1, 2, 3].map((lvl) => {
+        if (lvl === 0) return 0;
+        const name = this.policy.levels[lvl as 1 | 2 | 3] ?? DEFAULT_LEVEL_ACTIONS[lvl as 1 | 2 | 3];
+        return ACTION_IDS[name];
+      });
+      obj.writeConfig({
+        mode: this.compiled.mode === 'monitor' ? MODE_MONITOR : MODE_ENFORCE,
+        key_source: this.layout.keySource === 'cgroup-v1' ? KEY_CGROUP_V1 : KEY_CGROUP_V2,
+        key_subsys_id: this.layout.keySubsysId ?? 0,
+        wakeup_level: 2,
+        offender_ttl_ns: this.compiled.offenderTtlNs,
+        quarantine_on: 0,
+        level_action: levelAction,
+        host_ctrs: 0,
+        host_root_dev: root.dev,
+        host_root_ino: root.ino,
+      });
+      obj.writeRules(this.compiled.rules.map((r) => ({
+        id: r.id, enabled: r.enabled && this.ruleEnforceable(r.name), level: r.level, action: ACTION_IDS[r.action],
+      })));
+      obj.writeNamespacedSysctls(NAMESPACED_SYSCTLS);
+
+      const ruleMeta = (id: number): RuleMeta => {
+        const r = ruleById(id);
+        return r ? { id, name: r.name, title: r.title, attack: r.attack } : { id, name: `rule-${id}`, title: 'unknown rule', attack: '' };
+      };
+      const applyIdentity = (ident: ContainerIdentity): void => {
+        const mask = exemptRuleMask(this.compiled, ident);
+        obj.setExemptMask(ident.key, mask);
+        if (ident.hostPid && !hostPidKeys.has(ident.key)) {
+          hostPidKeys.add(ident.key);
+          obj.registerHostPidContainer(ident.key);
+          const cfg = obj.readConfig();
+          obj.writeConfig({ ...cfg, host_ctrs: hostPidKeys.size });
+        }
+      };
+      const responder = new Responder({
+        attachLazy: (n) => obj.attachLazy(n),
+        detach: (n) => obj.detach(n),
+        isAttached: (n) => obj.isAttached(n),
+        quarantinedContainers: () => obj.quarantinedContainers(),
+        liftQuarantine: (k) => obj.liftQuarantine(k),
+        setQuarantineFlag: (on) => {
+          obj.writeConfig({ ...obj.readConfig(), quarantine_on: on ? 1 : 0 });
+          // The kernel may have quarantined another container meanwhile: never leave the gate shut on it.
+          if (!on && obj.quarantinedContainers().length) obj.writeConfig({ ...obj.readConfig(), quarantine_on: 1 });
+        },
+      }, {
+        cgroupDirOf: (key) => {
+          const ident = resolver.resolve(key);
+          return ident.cgroupPath !== undefined ? join(this.layout.keyDir, ident.cgroupPath) : undefined;
+        },
+        isHostPidContainer: (key) => hostPidKeys.has(key),
+        log: (msg) => this.log(msg),
+      });
+
+      this.pipeline = new EventPipeline({
+        mode: this.compiled.mode,
+        ruleMeta,
+        identify: (key, pid) => toContainerInfo(resolver.resolve(key, pid)),
+        onContainer: (rec) => {
+          m.inc('aces_containers_seen_total');
+          applyIdentity(resolver.resolve(rec.containerKey, rec.tgid));
+        },
+        respond: (ev) => responder.onEvent(ev),
+        output: (e) => this.output(e),
+        count: (metric, labels) => {
+          if (metric === 'records') m.inc('aces_ringbuf_records_total');
+          else if (metric === 'invalid') m.inc('aces_invalid_records_total', labels);
+          else if (metric === 'exits_unmatched') m.inc('aces_unmatched_exits_total');
+        },
+      });
+      m.gauge('aces_kernel_drops_total', 'Kernel-side drops by reason (never silent)', () =>
+        Object.fromEntries(Object.entries(obj.drops()).map(([k, v]) => [k, Number(v)])));
+      m.gauge('aces_output_dropped_total', 'Event lines dropped because the output fell behind', () => this.sink.dropped);
+      m.gauge('aces_process_resident_bytes', 'Daemon resident set size', () => process.memoryUsage().rss);
+      m.gauge('aces_map_memory_bytes', 'Upper bound of kernel map memory', () => obj.mapMemoryBytes());
+
+      // Register what is already running before attaching, so exceptions hold from the start.
+      for (const ident of resolver.listContainers()) applyIdentity(ident);
+      obj.openEvents((records) => this.pipeline?.onBatch(records));
+      obj.attachAll(this.features.cgroupV2.path);
+      obj.seedRunningContainers();
+      obj.drainEvents();
+
+      this.timers.push(setInterval(() => obj.drainEvents(), DRAIN_MS));
+      this.timers.push(setInterval(() => {
+        responder.maintain();
+        this.expireOffenders(obj);
+      }, MAINTAIN_MS));
+      if (this.opts.metrics) this.metricsServer = await m.serve(this.opts.metrics);
+    } catch (err) {
+      this.obj = undefined;
+      obj.close();
+      throw err;
+    }
+    this.writeReady();
+  }
+
+  private ruleEnforceable(name: string): boolean {
+    const t = this.plan.rules.find((r) => r.rule === name);
+    return t !== undefined && t.tier !== 'unavailable';
+  }
+
+  private expireOffenders(obj: AcesObject): void {
+    const ttl = this.compiled.offenderTtlNs;
+    if (ttl === 0n) return;
+    const now = process.hrtime.bigint(); // CLOCK_MONOTONIC, as bpf_ktime_get_ns()
+    for (const o of obj.offenders()) if (now - o.lastNs > ttl) obj.deleteOffender(o.kind, o.id);
+  }
+
+  private output(e: EnrichedEvent): void {
+    this.metrics.inc('aces_events_total', { rule: e.rule.name, level: String(e.event.level), action: e.event.action });
+    if (this.opts.format === 'console') process.stdout.write(formatConsoleLine(e));
+    else this.sink.write(eventToJson(e));
+    if (e.event.level >= LEVEL_BREACH) this.obj?.drainEvents();
+  }
+
+  private writeReady(): void {
+    const ms = Number(process.hrtime.bigint() - this.startedAt) / 1e6;
+    const line = {
+      schema: EVENT_SCHEMA,
+      kind: 'ready',
+      time: new Date().toISOString(),
+      mode: this.compiled.mode,
+      kernel: release(),
+      startup_ms: Math.round(ms),
+      cgroup: { mode: this.layout.mode, key_source: this.layout.keySource, key_controller: this.layout.keyController },
+      programs: this.obj?.attachedPrograms() ?? [],
+      rules: this.compiled.rules.map((r) => {
+        const t = this.plan.rules.find((x) => x.rule === r.name);
+        return {
+          rule: r.name, id: r.id, enabled: r.enabled, level: r.level, action: r.action,
+          tier: t?.tier ?? 'unavailable', note: t?.note,
+        };
+      }),
+    };
+    if (this.opts.format === 'console') {
+      process.stdout.write(`aces: protection live in ${line.mode} mode (${line.rules.length} rules, ${Math.round(ms)} ms)\n`);
+      for (const r of line.rules) process.stdout.write(`  ${r.rule.padEnd(22)} L${r.level} ${r.action.padEnd(10)} tier=${r.tier}${r.enabled ? '' : ' (disabled)'}\n`);
+    } else {
+      this.sink.write(line);
+    }
+  }
+
+  /** Detach links, close the ring buffer, flush outputs, close the object. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.obj?.detachAll();
+    this.obj?.drainEvents();
+    this.pipeline?.flush();
+    this.obj?.close();
+    this.obj = undefined;
+    if (this.metricsServer) await new Promise<void>((r) => this.metricsServer!.close(() => r()));
+    if (this.opts.format !== 'console') this.sink.write({ schema: EVENT_SCHEMA, kind: 'stopped', time: new Date().toISOString() });
+    await this.sink.close();
+  }
+}
+
+function toContainerInfo(i: ContainerIdentity): ContainerInfo {
+  return {
+    key: i.key, runtime: i.runtime, id: i.id, name: i.name, image: i.image,
+    labels: i.labels ? { ...i.labels } : undefined, podUid: i.podUid, podName: i.podName,
+    namespace: i.namespace, cgroupPath: i.cgroupPath,
+  };
+}

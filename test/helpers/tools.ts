@@ -1,0 +1,20 @@
+// Small static C programs from test/fixtures/tools, built on demand into a temp dir so they can
+// be bind-mounted into busybox containers or run as usermode helpers.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from './aces-daemon.js';
+
+const OUT = '/tmp/aces-tools';
+
+/** Path of the built tool; `defines` become -D flags (and part of the output name). */
+export function buildTool(name: 'uring-write' | 'suid-probe' | 'host-marker' | 'pidns-run', defines: Record<string, string> = {}): string {
+  mkdirSync(OUT, { recursive: true });
+  const suffix = Object.entries(defines).map(([k, v]) => `${k}=${v}`).join(',').replace(/[^A-Za-z0-9=,._-]/g, '_');
+  const out = join(OUT, suffix ? `${name}.${suffix}` : name);
+  if (existsSync(out)) return out;
+  const flags = Object.entries(defines).map(([k, v]) => `-D${k}=${JSON.stringify(v)}`);
+  const r = spawnSync('cc', ['-O2', '-static', '-Wall', ...flags, '-o', out, join(REPO_ROOT, 'test', 'fixtures', 'tools', `${name}.c`)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`building ${name} failed:\n${r.stderr}`);
+  return out;
+}

@@ -1,0 +1,312 @@
+// Each file-system detector and the classifier on this kernel, with "containers" made by
+// unshare (a shell in its own pid namespace, in its own cgroup) and the real daemon.
+// Monitor mode: the attempt goes through and is reported; enforce mode: it is stopped in the
+// kernel and the host is left as it was.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isRoot, skipUnlessRoot } from '../helpers/root.js';
+import { startAces, type AcesRun } from '../helpers/aces-daemon.js';
+import { makeTestCgroup, runInPidns, startInPidns, type TestCgroup } from '../helpers/fake-container.js';
+import { snapshotHostState, restoreHostState, diffHostState, type HostStateSnapshot } from '../helpers/host-state.js';
+import { detectCgroupLayout } from '../../src/containers/cgroup-layout.js';
+
+const layout = isRoot() ? detectCgroupLayout() : undefined;
+const PIDS_RA = layout ? join(layout.keyDir, 'release_agent') : '';
+/** The host's root disk and its filesystem type, from the "/" line of mountinfo. */
+const rootDisk = (() => {
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const [pre, post] = line.split(' - ');
+    if (!pre || !post || pre.split(' ')[4] !== '/') continue;
+    const [fstype, source] = post.split(' ');
+    if (source?.startsWith('/dev/') && existsSync(source)) return { dev: source, fstype: fstype! };
+  }
+  return undefined;
+})();
+const blockDev = rootDisk?.dev;
+
+/** The container key of a test cgroup: its directory's inode number in the key hierarchy. */
+function cgroupKey(c: TestCgroup): string {
+  return statSync(c.dir, { bigint: true }).ino.toString();
+}
+
+function hostPidOf(script: string): { pid: number; status: number | null } {
+  const r = spawnSync('/bin/sh', ['-c', `echo $$; ${script}`], { encoding: 'utf8' });
+  return { pid: Number(r.stdout.split('\n')[0]), status: r.status };
+}
+
+describe('monitor mode', { concurrency: false }, () => {
+  let aces: AcesRun | undefined;
+  let snap: HostStateSnapshot;
+  const cgroups: TestCgroup[] = [];
+  const cg = (): TestCgroup => {
+    const c = makeTestCgroup();
+    cgroups.push(c);
+    return c;
+  };
+
+  before(async () => {
+    if (!isRoot()) return;
+    snap = snapshotHostState();
+    aces = await startAces({ mode: 'monitor' });
+  });
+  after(async () => {
+    if (!aces) return;
+    assert.equal(await aces.stop(), 0, 'aces run exits 0 on SIGTERM');
+    cgroups.forEach((c) => c.cleanup());
+    restoreHostState(snap);
+  });
+
+  test('ready line lists every rule with its tier', (t) => {
+    if (!skipUnlessRoot(t)) return;
+    const rules = aces!.ready.rules as { rule: string; tier: string }[];
+    const byName = Object.fromEntries(rules.map((r) => [r.rule, r.tier]));
+    assert.equal(byName['release-agent-write'], 'signal');
+    assert.equal(byName['sysctl-host-write'], 'cgroup');
+    assert.equal(byName['blockdev-open'], 'cgroup');
+    assert.equal(aces!.ready.mode, 'monitor');
+  });
+
+  test('classifier: host tasks, also in private mount namespaces, are never container tasks', async (t) => {
+    if (!skipUnlessRoot(t)) return;
+    const plain = hostPidOf(`cat ${PIDS_RA} > /dev/null`);
+    const privMnt = spawnSync('unshare', ['-m', '/bin/sh', '-c', `echo $$; cat ${PIDS_RA} > /dev/null`], { encoding: 'utf8' });
+    const privPid = Number(privMnt.stdout.split('\n')[0]);
+    // A pid-namespace task doing the same is reported: proves the hook was live meanwhile.
+    const c = cg();
+    const r = runInPidns(`cat ${PIDS_RA} > /dev/null; echo ok`, { cgroup: c });
+    assert.equal(r.status, 0, r.stderr);
+    const ev = await aces!.waitForEvent((e) => e.rule === 'release-agent-read' && e.process.comm === 'cat' && e.process.pid !== plain.pid);
+    assert.equal(ev.level, 1);
+    assert.equal(ev.action, 'alert');
+    assert.ok(ev.container, 'container task events carry a container');
+    const pids = aces!.events().map((e) => e.process.pid);
+    assert.ok(!pids.includes(plain.pid), 'plain host process reported');
+    assert.ok(!pids.includes(privPid), 'host process in a private mount namespace reported');
+  });
+
+  test('release_agent write is reported, not stopped, in monitor mode', async (t) => {
+    if (!skipUnlessRoot(t)) return;
+    const c = cg();
+    const r = runInPidns(`exec 3>>${PIDS_RA}; echo alive`, { cgroup: c });
+    assert.equal(r.killedBy, null, 'not killed in monitor mode');
+    assert.match(r.stdout, /alive/);
+    const ev = await aces!.waitForEvent((e) => e.rule === 'release-agent-write');
+    assert.equal(ev.monitor, true);
+    assert.equal(ev.action, 'alert');
+    assert.equal(ev.policy_action, 'kill');
+    assert.equal(ev.level, 2);
+  });
+
+  test('sysctl write goes through and is reported in monitor mode', async (t) => {
+    if (!skipUnlessRoot(t)) return;
+    const before = readFileSync('/proc/sys/kernel/core_uses_pid', 'utf8').trim();
+    const flipped = before === '0' ? '1' : '0';
+    const c = cg();
+    const r = runInPidns(`echo ${flipped} > /proc/sys/kernel/core_uses_pid`, { cgroup: c });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(readFileSync('/proc/sys/kernel/core_uses_pid', 'utf8').trim(), flipped);
+    writeFileSync('/proc/sys/kernel/core_uses_pid', before);
+    const ev = await aces!.waitForEvent((e) => e.rule === 'sysctl-host-write');
+    assert.equal(ev.object.name, 'kernel/core_uses_pid');
+    assert.equal(ev.policy_action, 'deny');
+    assert.equal(ev.action, 'alert');
+  });
+});
+
+describe('enforce mode', { concurrency: false }, () => {
+  let aces: AcesRun | undefined;
+  let snap: HostStateSnapshot;
+  const cgroups: TestCgroup[] = [];
+  const cg = (): TestCgroup => {
+    const c = makeTestCgroup();
+    cgroups.push(c);
+    return c;
+  };
+
+  before(async () => {
+    if (!isRoot()) return;
+    snap = snapshotHostState();
+    aces = await startAces({ mode: 'enforce' });
+  });
+  after(async () => {
+    if (!aces) return;
+    assert.equal(await aces.stop(), 0, 'aces run exits 0 on SIGTERM');
+    cgroups.forEach((c) => c.cleanup());
+    const changed = restoreHostState(snap);
+    assert.deepEqual(changed, [], 'enforce mode left host state changed');
+  });
+
+  test('release_agent opened for write: killed before the write, host value unchanged', async (t) => {
+    if (!skipUnlessRoot(t)) return;
+    const before = readFileSync(PIDS_RA, 'utf8');
+    const c = cg();
+    const r = runInPidns(`exec 3>>${PIDS_RA}; echo /tmp/aces-pwn >&3; echo survived`, { cgroup: c });
+    assert.equal(r.killedBy, 9);
+    assert.doesNotMatch(r.stdout, /survived/);
+    assert.equal(readFileSync(PIDS_RA, 'utf8'), before);
+    const ev = await aces!.waitForEvent((e) => e.rule === 'release-agent-write');
+    assert.equal(ev.action, 'kill');
+    assert.equal(ev.tier, 'signal');
+    assert.equal(ev.object.fs, 'cgroup');
+    assert.ok(ev.kernel_ns.exit, 'kill events carry the exit time of the killed task');
+    assert.ok(BigInt(ev.kernel_ns.exit!) >= BigInt(ev.kernel_ns.decision));
+    assert.ok(BigInt(ev.kernel_ns.decision) >= BigInt(ev.kernel_ns.entry));
+  });
+
+  test('notify_on_release through a host cgroupfs bind-mounted elsewhere', async (t) => {
+    if (!skipUnlessRoot(t)) return;
+    const c = cg();
+    const bind = `/tmp/aces-cgbind-${process.pid}`;
+    mkdirSync(bind, { recursive: true });
+    assert.equal(spawnSync('mount', ['--bind', layout!.keyDir, bind]).status, 0);
+    try {
+      const target = join(bind, c.dir.split('/').pop()!, 'notify_on_release');
+      const r = runInPidns(`echo 1 > ${target}; echo survived`, { cgroup: c });
+      assert.equal(r.killedBy, 9);
+      assert.equal(readFileSync(join(c.dir, 'notify_on_release'), 'utf8').trim(), '0');
+      const ev = await aces!.waitForEvent((e) => e.rule === 'release-agent-write' && e.object.name === 'notify_on_release');
+      assert.equal(ev.action, 'kill');
+    } finally {
+      spawnSync('umount', ['-l', bind]);
+      rmSync(bind, { recursive: true, force: true });
+    }
+  });
+
+  test('mounting a cgroup-v1 hierarchy kills the mounter', async (t) => {
+    if (!skipUnlessRoot(t)) return;
+    const c = cg();
+    const r = runInPidns('mkdir -p /tmp/aces-cgm; mount -t cgroup -o pids cgroup /tmp/aces-cgm; echo mount-status=$?', { cgroup: c, mountNs: true });
+    assert.match(r.stdout, /mount-status=137/, r.stderr);
+    const ev = await aces!.waitForEvent((e) => e.rule === 'cgroup-v1-mount' && e.container?.key === cgroupKey(c));
+    assert.equal(ev.object.fs, 'cgroup');
+    assert.equal(ev.action, 'kill');
+    assert.equal(ev.process.comm, 'mount');
+  });
+
+  test('host-global sysctl write is denied, namespaced one allowed', async (t) => {
+    if (!skipUnlessRoot(t)) return;
+    const before = readFileSync('/proc/sys/kernel/core_pattern', 'utf8');
+    const c = cg();
+    const r = runInPidns(`echo '|/tmp/aces-evil %p' > /proc/sys/kernel/core_pattern && echo written; echo alive`, { cgroup: c });
+    assert.equal(r.killedBy, null, 'deny does not kill');
+    assert.doesNotMatch(r.stdout, /written/);
+    assert.match(r.stdout, /alive/);
+    assert.equal(readFileSync('/proc/sys/kernel/core_pattern', 'utf8'), before);
+    const ev = await aces!.waitForEvent((e) => e.rule === 'sysctl-host-write' && e.object.name === 'kernel/core_pattern');
+    assert.equal(ev.action, 'deny');
+    assert.equal(ev.tier, 'cgroup');
+
+    const hostname = readFileSync('/proc/sys/kernel/hostname', 'utf8');
+    const ok = runInPidns('echo aces-uts-test > /proc/sys/kernel/hostname && cat /proc/sys/kernel/hostname', { cgroup: cg(), utsNs: true });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /aces-uts-test/);
+    assert.equal(readFileSync('/proc/sys/kernel/hostname', 'utf8'), hostname);
+  });
+
+  test('block device mknod is denied', async (t) => {
+    if (!skipUnlessRoot(t)) return;
+    const node = `/tmp/aces-blk-${process.pid}`;
+    const c = cg();
+    const r = runInPidns(`mknod ${node} b 7 0 && echo made; echo alive`, { cgroup: c });
+    assert.equal(r.killedBy, null);
+    assert.doesNotMatch(r.stdout, /made/);
+    assert.match(r.stdout, /alive/);
+    assert.equal(existsSync(node), false);
+    const ev = await aces!.waitForEvent((e) => e.rule === 'blockdev-mknod' && e.container?.key === cgroupKey(c));
+    assert.equal(ev.action, 'deny');
+    assert.equal(ev.object.dev, '7:0');
+  });
+
+  test('raw open of a block device is denied', async (t) => {
+    if (!skipUnlessRoot(t)) return;
+    if (!blockDev) return t.skip('no block device');
+    const c = cg();
+    const r = runInPidns(`dd if=${blockDev} of=/dev/null bs=512 count=1 2>/dev/null && echo read; echo alive`, { cgroup: c });
+    assert.equal(r.killedBy, null);
+    assert.doesNotMatch(r.stdout, /read/);
+    assert.match(r.stdout, /alive/);
+    const ev = await aces!.waitForEvent((e) => e.rule === 'blockdev-open' && e.container?.key === cgroupKey(c));
+    assert.equal(ev.action, 'deny');
+    assert.equal(ev.tier, 'cgroup');
+  });
+
+  test('mounting the host disk quarantines the container: every task of it dies', async (t) => {
+    if (!skipUnlessRoot(t)) return;
+    if (!blockDev) return t.skip('no block device');
+    const c = cg();
+    // A bystander in the same container (same cgroup, own pid namespace), sleeping.
+    startInPidns('sleep 60', { cgroup: c });
+    await new Promise((r) => setTimeout(r, 300));
+    const r = runInPidns(`mkdir -p /tmp/aces-disk; mount -t ${rootDisk!.fstype} ${blockDev} /tmp/aces-disk; sleep 5; echo survived`, { cgroup: c, mountNs: true });
+    assert.equal(r.killedBy, 9, `the whole container dies: ${r.stdout} ${r.stderr}`);
+    assert.doesNotMatch(r.stdout, /survived/);
+    const ev = await aces!.waitForEvent((e) => e.rule === 'blockdev-mount' && e.container?.key === cgroupKey(c));
+    assert.equal(ev.action, 'quarantine');
+    // The bystander is swept by user space or killed at its next kernel entry.
+    const deadline = Date.now() + 5000;
+    let procs = '';
+    while (Date.now() < deadline) {
+      procs = readFileSync(join(c.dir, 'cgroup.procs'), 'utf8').trim();
+      if (!procs) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.equal(procs, '', 'quarantined container still has tasks');
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
+    assert.doesNotMatch(mounts, /aces-disk/);
+  });
+});
+
+describe('escalation, inheritance and expiry', { concurrency: false }, () => {
+  let aces: AcesRun | undefined;
+  const cgroups: TestCgroup[] = [];
+  const cg = (): TestCgroup => {
+    const c = makeTestCgroup();
+    cgroups.push(c);
+    return c;
+  };
+  before(async () => {
+    if (!isRoot()) return;
+    // release-agent-write only alerts here, so the offender survives to offend again.
+    aces = await startAces({
+      policyYaml: 'apiVersion: aces/v1\nmode: enforce\noffenderTtl: 2s\n' +
+        'rules:\n  release-agent-write: { action: alert }\n',
+    });
+  });
+  after(async () => {
+    if (!aces) return;
+    assert.equal(await aces.stop(), 0);
+    cgroups.forEach((c) => c.cleanup());
+  });
+
+  test('a recorded offender is raised one level; its children inherit the record', async (t) => {
+    if (!skipUnlessRoot(t)) return;
+    const c = cg();
+    // The shell offends (L2, alert only), then a child reads release_agent: L1 raised to L2 -> kill.
+    const r = runInPidns(`exec 3>>${PIDS_RA}; exec 3>&-; cat ${PIDS_RA} >/dev/null; echo cat-status=$?`, { cgroup: c });
+    assert.match(r.stdout, /cat-status=137/, 'the child was killed (128+9)');
+    const first = await aces!.waitForEvent((e) => e.rule === 'release-agent-write');
+    assert.equal(first.offender, false);
+    assert.equal(first.action, 'alert');
+    const second = await aces!.waitForEvent((e) => e.rule === 'release-agent-read' && e.process.comm === 'cat');
+    assert.equal(second.offender, true);
+    assert.equal(second.escalated, true);
+    assert.equal(second.level, 2);
+    assert.equal(second.action, 'kill');
+  });
+
+  test('records expire after the configured time', async (t) => {
+    if (!skipUnlessRoot(t)) return;
+    const c = cg();
+    const r = runInPidns(`exec 3>>${PIDS_RA}; exec 3>&-; sleep 2.5; cat ${PIDS_RA} >/dev/null; echo cat-status=$?`, { cgroup: c });
+    assert.match(r.stdout, /cat-status=0/);
+    const key = cgroupKey(c);
+    // The read after expiry is a plain L1 probe again.
+    const read = await aces!.waitForEvent((e) => e.rule === 'release-agent-read' && e.container?.key === key);
+    assert.equal(read.level, 1);
+    assert.equal(read.offender, false);
+    assert.equal(read.action, 'alert');
+  });
+});
