@@ -15,7 +15,7 @@ export interface PipelineStages {
   onContainer(rec: KernelContainer, identity: ContainerInfo | null): void;
   respond(ev: KernelEvent): string[];
   output(e: EnrichedEvent): void;
-  count(metric: 'records' | 'invalid' | 'events' | 'exits_unmatched', labels?: Record<string, string>): void;
+  count(metric: 'records' | 'invalid' | 'events' | 'exits_unmatched' | 'stage_errors', labels?: Record<string, string>): void;
 }
 
 interface Pending {
@@ -37,7 +37,13 @@ export class EventPipeline {
           this.s.count('invalid', { reason: rec.reason });
           break;
         case 'container':
-          this.s.onContainer(rec, this.safeIdentify(rec.containerKey, rec.tgid));
+          // onContainer writes kernel maps (exemption mask, host-pid registration): a failed map
+          // update must not lose the rest of the batch or unwind into the ring-buffer poll.
+          try {
+            this.s.onContainer(rec, this.safeIdentify(rec.containerKey, rec.tgid));
+          } catch {
+            this.s.count('stage_errors', { stage: 'container' });
+          }
           break;
         case 'exit': {
           const key = `${rec.seq}:${rec.pid}`;
@@ -48,7 +54,7 @@ export class EventPipeline {
           }
           clearTimeout(p.timer);
           this.pending.delete(key);
-          this.s.output({ ...p.enriched, tsExit: rec.tsExit });
+          this.emit({ ...p.enriched, tsExit: rec.tsExit });
           break;
         }
         case 'event':
@@ -85,13 +91,13 @@ export class EventPipeline {
     };
     const killedInKernel = !ev.monitor && (ev.action === 'kill' || ev.action === 'quarantine') && ev.tier === 'signal';
     if (!killedInKernel) {
-      this.s.output(enriched);
+      this.emit(enriched);
       return;
     }
     const key = `${ev.seq}:${ev.pid}`;
     const timer = setTimeout(() => {
       this.pending.delete(key);
-      this.s.output(enriched);
+      this.emit(enriched);
     }, EXIT_WAIT_MS);
     this.pending.set(key, { enriched, timer });
   }
@@ -101,7 +107,16 @@ export class EventPipeline {
     for (const [key, p] of this.pending) {
       clearTimeout(p.timer);
       this.pending.delete(key);
-      this.s.output(p.enriched);
+      this.emit(p.enriched);
+    }
+  }
+
+  // Output also runs from a timer, where a throw would be an uncaught exception.
+  private emit(e: EnrichedEvent): void {
+    try {
+      this.s.output(e);
+    } catch {
+      this.s.count('stage_errors', { stage: 'output' });
     }
   }
 }

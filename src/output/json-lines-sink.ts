@@ -2,7 +2,7 @@
  * JSON lines to stdout or a file. Writes are buffered by the stream; when the consumer falls
  * too far behind the line is dropped and counted (never silently, never unbounded memory).
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { toJsonLine } from './event-json.js';
 
@@ -16,7 +16,18 @@ export class JsonLinesSink {
 
   constructor(path?: string) {
     if (path && path !== '-') {
-      this.out = createWriteStream(path, { flags: 'a' });
+      // Opened here, synchronously: a bad path fails while the daemon is still being built,
+      // before any program is attached, instead of as an unhandled 'error' event later.
+      let fd: number;
+      try {
+        fd = openSync(path, 'a');
+      } catch (err) {
+        throw new Error(`cannot open events file ${path}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      this.out = createWriteStream(path, { fd });
+      // A later write error (disk full, EIO) must not take the daemon down: lines are dropped
+      // and counted from then on.
+      this.out.on('error', () => undefined);
       this.ownsStream = true;
     } else {
       this.out = process.stdout;
@@ -25,7 +36,7 @@ export class JsonLinesSink {
   }
 
   write(obj: Record<string, unknown>): void {
-    if (this.out.writableLength > MAX_BUFFERED_BYTES) {
+    if (this.out.destroyed || this.out.writableLength > MAX_BUFFERED_BYTES) {
       this.dropped++;
       return;
     }

@@ -6,8 +6,18 @@ import { createServer, type Server } from 'node:http';
 
 type Labels = Record<string, string>;
 
+// Text exposition 0.0.4 escapes rather than replaces: two label values that differ only in a
+// quote or backslash must stay two series.
+function escapeLabelValue(v: string): string {
+  return v.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
+}
+
+function escapeHelp(h: string): string {
+  return h.replace(/[\\\n]/g, (c) => (c === '\n' ? '\\n' : '\\\\'));
+}
+
 function labelKey(labels: Labels): string {
-  return Object.keys(labels).sort().map((k) => `${k}="${labels[k]!.replace(/["\\\n]/g, '_')}"`).join(',');
+  return Object.keys(labels).sort().map((k) => `${k}="${escapeLabelValue(labels[k]!)}"`).join(',');
 }
 
 export class Metrics {
@@ -33,23 +43,25 @@ export class Metrics {
   render(): string {
     const lines: string[] = [];
     for (const [name, c] of this.counters) {
-      lines.push(`# HELP ${name} ${c.help}`, `# TYPE ${name} counter`);
+      lines.push(`# HELP ${name} ${escapeHelp(c.help)}`, `# TYPE ${name} counter`);
       if (c.values.size === 0) lines.push(`${name} 0`);
       for (const [k, v] of c.values) lines.push(`${name}${k ? `{${k}}` : ''} ${v}`);
     }
     for (const [name, g] of this.gauges) {
-      lines.push(`# HELP ${name} ${g.help}`, `# TYPE ${name} gauge`);
+      lines.push(`# HELP ${name} ${escapeHelp(g.help)}`, `# TYPE ${name} gauge`);
       const v = g.read();
       if (typeof v === 'number') lines.push(`${name} ${v}`);
-      else for (const [label, n] of Object.entries(v)) lines.push(`${name}{reason="${label}"} ${n}`);
+      else for (const [label, n] of Object.entries(v)) lines.push(`${name}{${labelKey({ reason: label })}} ${n}`);
     }
     return lines.join('\n') + '\n';
   }
 
   /** Serve /metrics on host:port. Only loopback addresses are accepted. */
   async serve(address: string): Promise<Server> {
-    const m = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\]):(\d+)$/.exec(address);
-    if (!m) throw new Error(`expected a loopback HOST:PORT for --metrics, got ${address}`);
+    const m = /^(127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})|localhost|\[::1\]):(\d{1,5})$/.exec(address);
+    // An out-of-range octet would not parse as an address and go to DNS as a host name; an
+    // out-of-range port would fail inside listen() with a message that does not name the flag.
+    if (!m || [m[2], m[3], m[4]].some((o) => o !== undefined && Number(o) > 255) || Number(m[5]) > 65535) throw new Error(`expected a loopback HOST:PORT for --metrics, got ${address}`);
     const host = m[1] === '[::1]' ? '::1' : m[1]!;
     const server = createServer((req, res) => {
       if (req.url !== '/metrics') {
@@ -60,7 +72,7 @@ export class Metrics {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(Number(m[2]), host, resolve);
+      server.listen(Number(m[5]), host, resolve);
     });
     return server;
   }

@@ -11,9 +11,10 @@ export type Mode = 'monitor' | 'enforce';
 
 /**
  * Registers before/after hooks in the current describe() and returns a getter for the daemon.
- * In enforce mode the after hook also asserts that nothing on the host had to be restored.
+ * In enforce mode the after hook also asserts that nothing on the host had to be restored, unless
+ * the test's policy lets a first step through on purpose (hostMayChange).
  */
-export function withAces(mode: Mode, policyYaml?: string): () => AcesRun {
+export function withAces(mode: Mode, policyYaml?: string, opts: { hostMayChange?: boolean } = {}): () => AcesRun {
   let aces: AcesRun | undefined;
   let snap: HostStateSnapshot | undefined;
   before(async () => {
@@ -28,7 +29,7 @@ export function withAces(mode: Mode, policyYaml?: string): () => AcesRun {
     await removeTestContainers().catch(() => 0);
     const restored = snap ? restoreHostState(snap) : [];
     assert.equal(code, 0, 'aces run exits 0 on SIGTERM');
-    if (mode === 'enforce') assert.deepEqual(restored, [], 'enforce mode let the host change');
+    if (mode === 'enforce' && !opts.hostMayChange) assert.deepEqual(restored, [], 'enforce mode let the host change');
   });
   return () => {
     if (!aces) throw new Error('aces is not running (not root?)');
