@@ -99,28 +99,28 @@ static __always_inline void open_checked(struct trace_event_raw_sys_exit *ctx)
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat")
-int files_openat_exit(struct trace_event_raw_sys_exit *ctx)
+int files_openat(struct trace_event_raw_sys_exit *ctx)
 {
 	open_checked(ctx);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_open")
-int files_open_exit(struct trace_event_raw_sys_exit *ctx)
+int files_open(struct trace_event_raw_sys_exit *ctx)
 {
 	open_checked(ctx);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat2")
-int files_openat2_exit(struct trace_event_raw_sys_exit *ctx)
+int files_openat2(struct trace_event_raw_sys_exit *ctx)
 {
 	open_checked(ctx);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_creat")
-int files_creat_exit(struct trace_event_raw_sys_exit *ctx)
+int files_creat(struct trace_event_raw_sys_exit *ctx)
 {
 	open_checked(ctx);
 	return 0;

@@ -138,14 +138,14 @@ static __always_inline void detached_mount_fd(struct trace_event_raw_sys_exit *c
 }
 
 SEC("tracepoint/syscalls/sys_exit_fsmount")
-int mount_fsmount_exit(struct trace_event_raw_sys_exit *ctx)
+int mount_fsmount(struct trace_event_raw_sys_exit *ctx)
 {
 	detached_mount_fd(ctx);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_open_tree")
-int mount_otree_exit(struct trace_event_raw_sys_exit *ctx)
+int mount_otree(struct trace_event_raw_sys_exit *ctx)
 {
 	detached_mount_fd(ctx);
 	return 0;

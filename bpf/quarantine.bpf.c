@@ -11,7 +11,7 @@
  */
 
 SEC("tp_btf/sys_enter")
-int BPF_PROG(quarantine_enter, struct pt_regs *regs, long id)
+int BPF_PROG(quar_sys_enter, struct pt_regs *regs, long id)
 {
 	struct aces_config *cfg = get_config();
 

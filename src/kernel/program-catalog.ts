@@ -21,17 +21,17 @@ export const PROGRAMS: readonly ProgramSpec[] = [
   { name: 'exec_sched_exec', family: 'exec', attach: 'auto', needs: 'tp_btf' },
   { name: 'exec_sched_fork', family: 'exec', attach: 'auto', needs: 'tp_btf' },
   { name: 'exec_sched_exit', family: 'exec', attach: 'auto', needs: 'tp_btf' },
-  { name: 'files_openat_exit', family: 'files', attach: 'auto', needs: 'tracepoint' },
-  { name: 'files_open_exit', family: 'files', attach: 'auto', needs: 'tracepoint' },
-  { name: 'files_openat2_exit', family: 'files', attach: 'auto', needs: 'tracepoint' },
-  { name: 'files_creat_exit', family: 'files', attach: 'auto', needs: 'tracepoint' },
+  { name: 'files_openat', family: 'files', attach: 'auto', needs: 'tracepoint' },
+  { name: 'files_open', family: 'files', attach: 'auto', needs: 'tracepoint' },
+  { name: 'files_openat2', family: 'files', attach: 'auto', needs: 'tracepoint' },
+  { name: 'files_creat', family: 'files', attach: 'auto', needs: 'tracepoint' },
   { name: 'mount_enter', family: 'mount', attach: 'auto', needs: 'tracepoint' },
   { name: 'mount_exit', family: 'mount', attach: 'auto', needs: 'tracepoint' },
-  { name: 'mount_fsmount_exit', family: 'mount', attach: 'auto', needs: 'tracepoint' },
-  { name: 'mount_otree_exit', family: 'mount', attach: 'auto', needs: 'tracepoint' },
+  { name: 'mount_fsmount', family: 'mount', attach: 'auto', needs: 'tracepoint' },
+  { name: 'mount_otree', family: 'mount', attach: 'auto', needs: 'tracepoint' },
   { name: 'sysctl_write', family: 'sysctl', attach: 'cgroup-v2', needs: 'cgroup_sysctl' },
   { name: 'device_access', family: 'device', attach: 'cgroup-v2', needs: 'cgroup_device' },
-  { name: 'quarantine_enter', family: 'quarantine', attach: 'lazy', needs: 'tp_btf' },
+  { name: 'quar_sys_enter', family: 'quarantine', attach: 'lazy', needs: 'tp_btf' },
   { name: 'iter_seed_tasks', family: 'exec', attach: 'lazy', needs: 'tp_btf' },
 ];
 
@@ -41,8 +41,8 @@ export function programSpec(name: string): ProgramSpec {
   return p;
 }
 
-const FILES = ['files_openat_exit', 'files_open_exit', 'files_openat2_exit', 'files_creat_exit'];
-const MOUNT = ['mount_enter', 'mount_exit', 'mount_fsmount_exit', 'mount_otree_exit'];
+const FILES = ['files_openat', 'files_open', 'files_openat2', 'files_creat'];
+const MOUNT = ['mount_enter', 'mount_exit', 'mount_fsmount', 'mount_otree'];
 
 /** Programs every configuration needs: they classify tasks and find containers. */
 export const BASE_PROGRAMS = ['exec_sched_exec', 'exec_sched_fork', 'exec_sched_exit', 'iter_seed_tasks'];
@@ -59,5 +59,5 @@ export const RULE_PROGRAMS: Readonly<Record<string, Partial<Record<'lsm' | 'cgro
   'blockdev-mknod': { cgroup: ['device_access'] },
   'blockdev-open': { cgroup: ['device_access'] },
   'umh-container-exec': { signal: ['exec_sched_exec', ...FILES] },
-  'quarantined-task': { signal: ['exec_sched_exec', 'exec_sched_fork', 'quarantine_enter'] },
+  'quarantined-task': { signal: ['exec_sched_exec', 'exec_sched_fork', 'quar_sys_enter'] },
 };

@@ -63,8 +63,8 @@ export class Responder {
     const done: string[] = [];
     if (ev.monitor) return done;
     if (ev.action === 'quarantine' && ev.containerKey !== 0n) {
-      if (!this.kernel.isAttached('quarantine_enter')) {
-        this.kernel.attachLazy('quarantine_enter');
+      if (!this.kernel.isAttached('quar_sys_enter')) {
+        this.kernel.attachLazy('quar_sys_enter');
         done.push('quarantine hook attached');
       }
       const n = this.sweep(ev.containerKey);
@@ -121,8 +121,8 @@ export class Responder {
     if (active === 0 && keys.length > 0) {
       this.kernel.setQuarantineFlag(false);
     }
-    if (active === 0 && this.kernel.isAttached('quarantine_enter')) {
-      this.kernel.detach('quarantine_enter');
+    if (active === 0 && this.kernel.isAttached('quar_sys_enter')) {
+      this.kernel.detach('quar_sys_enter');
     }
   }
 }

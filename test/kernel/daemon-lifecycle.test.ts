@@ -1,0 +1,108 @@
+// `aces run` start-up and shutdown on this kernel: a broken policy attaches nothing and names
+// the problem; a clean start attaches every program with links the process owns; SIGTERM
+// detaches everything and exits 0; `aces doctor` tells the truth about this kernel.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { skipUnlessRoot } from '../helpers/root.js';
+import { ACES_BIN, REPO_ROOT, startAces } from '../helpers/aces-daemon.js';
+
+const ACES_PROGRAMS = ['exec_sched_exec', 'exec_sched_fork', 'exec_sched_exit', 'files_openat', 'sysctl_write', 'device_access'];
+
+/** Names of BPF programs loaded on the host (bpftool truncates names to 15 characters). */
+function loadedPrograms(): string[] {
+  const r = spawnSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { name?: string }[]).map((p) => p.name ?? '');
+}
+
+function acesProgramsLoaded(): string[] {
+  const names = loadedPrograms();
+  return ACES_PROGRAMS.filter((p) => names.includes(p.slice(0, 15)));
+}
+
+test('a broken policy stops start-up with FILE:LINE and attaches nothing', (t) => {
+  if (!skipUnlessRoot(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'aces-bad-'));
+  const file = join(dir, 'policy.yaml');
+  writeFileSync(file, 'apiVersion: aces/v1\nmode: enforce\nrules:\n  release-agent-write:\n    action: obliterate\n');
+  const r = spawnSync(process.execPath, [ACES_BIN, 'run', '--policy', file], { encoding: 'utf8', timeout: 30_000 });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:5:\\d+: rules\\.release-agent-write\\.action`));
+  assert.match(r.stderr, /nothing attached/);
+  assert.equal(r.stdout, '', 'no ready line');
+  assert.deepEqual(acesProgramsLoaded(), []);
+});
+
+test('an unknown option is refused before anything is loaded', (t) => {
+  if (!skipUnlessRoot(t)) return;
+  const r = spawnSync(process.execPath, [ACES_BIN, 'run', '--frobnicate'], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /frobnicate/);
+  assert.deepEqual(acesProgramsLoaded(), []);
+});
+
+test('ready means attached; SIGTERM detaches everything and exits 0', async (t) => {
+  if (!skipUnlessRoot(t)) return;
+  const aces = await startAces({ mode: 'monitor' });
+  try {
+    assert.deepEqual(acesProgramsLoaded().sort(), [...ACES_PROGRAMS].sort());
+    const programs = aces.ready.programs as string[];
+    for (const p of ACES_PROGRAMS) assert.ok(programs.includes(p), `${p} not in the ready line`);
+    assert.ok(!programs.includes('quar_sys_enter'), 'the per-syscall quarantine hook is attached only during a quarantine');
+  } finally {
+    assert.equal(await aces.stop(), 0);
+  }
+  assert.deepEqual(acesProgramsLoaded(), [], 'programs left behind after SIGTERM');
+  const last = aces.lines().at(-1);
+  assert.equal(last?.kind, 'stopped');
+});
+
+test('a killed daemon leaves nothing attached (links die with the process)', async (t) => {
+  if (!skipUnlessRoot(t)) return;
+  const aces = await startAces({ mode: 'monitor' });
+  aces.child.kill('SIGKILL');
+  await new Promise((r) => aces.child.once('exit', r));
+  // Program teardown after the last fd closes is asynchronous in the kernel.
+  const end = Date.now() + 5000;
+  while (acesProgramsLoaded().length && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(acesProgramsLoaded(), []);
+});
+
+test('aces doctor tells the truth about this kernel', (t) => {
+  if (!skipUnlessRoot(t)) return;
+  const r = spawnSync(process.execPath, [ACES_BIN, 'doctor', '--json'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const rep = JSON.parse(r.stdout) as {
+    features: { lsmListed: boolean; lsmLoadable: { ok: boolean }; trampolineLoadable: { ok: boolean }; tpBtf: { ok: boolean }; sendSignal: { ok: boolean }; cgroupSysctl: { ok: boolean } };
+    plan: { rules: { rule: string; tier: string }[] };
+  };
+  // Cross-check the trampoline claims independently: compile a one-program object and have
+  // bpftool load and attach it.
+  const independent = (section: string, proto: string): boolean => {
+    const dir = mkdtempSync(join(tmpdir(), 'aces-doctor-'));
+    const src = join(dir, 'p.bpf.c');
+    writeFileSync(src, `#include "vmlinux.h"\n#include <bpf/bpf_helpers.h>\n#include <bpf/bpf_tracing.h>\n` +
+      `SEC("${section}") int BPF_PROG(p, ${proto}) { return 0; }\nchar LICENSE[] SEC("license") = "GPL";\n`);
+    const cc = spawnSync('clang', ['-g', '-O2', '-target', 'bpf', '-D__TARGET_ARCH_x86', '-I', join(REPO_ROOT, 'bpf', 'build'), '-c', src, '-o', join(dir, 'p.o')], { encoding: 'utf8' });
+    assert.equal(cc.status, 0, cc.stderr);
+    const pin = `/sys/fs/bpf/aces-doctor-${process.pid}`;
+    const ld = spawnSync('bpftool', ['prog', 'load', join(dir, 'p.o'), pin, 'autoattach'], { encoding: 'utf8' });
+    spawnSync('rm', ['-rf', pin]);
+    return ld.status === 0;
+  };
+  assert.equal(rep.features.lsmLoadable.ok, independent('lsm/file_open', 'struct file *file'), 'LSM claim');
+  assert.equal(rep.features.trampolineLoadable.ok, independent('fentry/do_sys_openat2', 'int dfd'), 'fentry claim');
+  const lsmListed = spawnSync('cat', ['/sys/kernel/security/lsm'], { encoding: 'utf8' }).stdout.split(',').map((s) => s.trim()).includes('bpf');
+  assert.equal(rep.features.lsmListed, lsmListed);
+  assert.equal(rep.features.tpBtf.ok, true);
+  assert.equal(rep.features.sendSignal.ok, true);
+  assert.equal(rep.features.cgroupSysctl.ok, true);
+  // Rules are never planned on a tier the probes said does not load.
+  for (const r2 of rep.plan.rules) {
+    if (r2.tier === 'lsm') assert.equal(rep.features.lsmLoadable.ok, true);
+  }
+});
