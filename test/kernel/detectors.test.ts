@@ -12,6 +12,7 @@ import { startAces, type AcesRun } from '../helpers/aces-daemon.js';
 import { makeTestCgroup, runInPidns, startInPidns, type TestCgroup } from '../helpers/fake-container.js';
 import { snapshotHostState, restoreHostState, diffHostState, type HostStateSnapshot } from '../helpers/host-state.js';
 import { detectCgroupLayout } from '../../src/containers/cgroup-layout.js';
+import { buildTool } from '../helpers/tools.js';
 
 const layout = isRoot() ? detectCgroupLayout() : undefined;
 const PIDS_RA = layout ? join(layout.keyDir, 'release_agent') : '';
@@ -184,6 +185,17 @@ describe('enforce mode', { concurrency: false }, () => {
     assert.equal(ev.object.fs, 'cgroup');
     assert.equal(ev.action, 'kill');
     assert.equal(ev.process.comm, 'mount');
+  });
+
+  test('new mount API: a cgroup-v1 fsmount dies before move_mount', async (t) => {
+    if (!skipUnlessRoot(t)) return;
+    const c = cg();
+    const tool = buildTool('newmount');
+    const r = runInPidns(`mkdir -p /tmp/aces-nm; ${tool} cgroup - /tmp/aces-nm pids; echo status=$?`, { cgroup: c, mountNs: true });
+    assert.match(r.stdout, /status=137/, r.stdout + r.stderr);
+    assert.doesNotMatch(r.stdout, /mounted/, 'the detached mount was attached');
+    const ev = await aces!.waitForEvent((e) => e.rule === 'cgroup-v1-mount' && e.container?.key === cgroupKey(c));
+    assert.equal(ev.process.comm, 'newmount');
   });
 
   test('host-global sysctl write is denied, namespaced one allowed', async (t) => {
