@@ -62,6 +62,24 @@ static __always_inline void container_exec(struct task_struct *p, struct aces_co
 	container_seen(p, key, cfg, ts);
 }
 
+#define PATH_SCAN 128
+
+/* The last component of a kernel path string, into out (NUL-terminated). */
+static __always_inline void path_basename(const char *kpath, char *out, __u32 outlen)
+{
+	char buf[PATH_SCAN] = {};
+	int start = 0;
+
+	bpf_probe_read_kernel_str(buf, sizeof(buf), kpath);
+	for (int i = 0; i < PATH_SCAN; i++) {
+		if (buf[i] == 0)
+			break;
+		if (buf[i] == '/')
+			start = i + 1;
+	}
+	bpf_probe_read_kernel_str(out, outlen, kpath + (start & (PATH_SCAN - 1)));
+}
+
 /* A host task exec'ing a container's file on the kernel's behalf. */
 static __always_inline void helper_exec(struct task_struct *p, struct linux_binprm *bprm,
 					struct aces_config *cfg, __u64 ts)
@@ -69,14 +87,27 @@ static __always_inline void helper_exec(struct task_struct *p, struct linux_binp
 	bool umh = BPF_CORE_READ(p, real_parent, flags) & PF_KTHREAD;
 	/* binfmt_misc (and scripts) replace the exec'd file by an interpreter: a host process
 	 * running an ordinary file may then run a container's interpreter. */
-	bool substituted = BPF_CORE_READ(bprm, interp) != BPF_CORE_READ(bprm, filename);
+	const char *interp = BPF_CORE_READ(bprm, interp);
+	const char *filename = BPF_CORE_READ(bprm, filename);
+	bool substituted = interp != filename;
 
 	if (!umh && !substituted)
 		return;
 	struct file *f = BPF_CORE_READ(bprm, file);
 	__u64 key = ctr_fs_owner(f);
-	if (!key)
+	if (!key) {
+		if (umh && substituted) {
+			/* A helper script run by a host interpreter: the interpreter opens the script
+			 * next; files.bpf.c judges that open (the script's own file is no longer in
+			 * bprm by now). */
+			__u32 tid = BPF_CORE_READ(p, pid);
+			struct umh_script s = {};
+
+			path_basename(filename, s.name, sizeof(s.name));
+			bpf_map_update_elem(&umh_scripts, &tid, &s, BPF_ANY);
+		}
 		return;
+	}
 
 	struct aces_event ev = { .rule = RULE_UMH_CONTAINER_EXEC, .ts_entry = ts };
 	event_fill_task(&ev, p, key);
@@ -175,6 +206,8 @@ int BPF_PROG(exec_sched_exit, struct task_struct *p)
 		emit_exit(tid, *seq, bpf_ktime_get_ns());
 		bpf_map_delete_elem(&kill_pending, &tid);
 	}
+	if (task_pid_level(p) == 0 && (BPF_CORE_READ(p, real_parent, flags) & PF_KTHREAD))
+		bpf_map_delete_elem(&umh_scripts, &tid);
 	if (task_pid_level(p) > 0)
 		bpf_map_delete_elem(&setup_tasks, &tid);
 	return 0;

@@ -52,8 +52,17 @@ static __always_inline void open_checked(struct trace_event_raw_sys_exit *ctx)
 	__u64 key;
 
 	if (helper) {
-		/* A usermode helper (e.g. the host's /bin/sh running a release_agent script) opening
-		 * a file of a container's root: the script is read after this open, so it never runs. */
+		/* A usermode helper's interpreter (the host's /bin/sh running a release_agent script)
+		 * opening its script in a container's root: the script is read after this open, so it
+		 * never runs. Only the script itself counts: a core dump handler legitimately opens
+		 * the crashed container binary. */
+		__u32 tid = BPF_CORE_READ(t, pid);
+		struct umh_script *script = bpf_map_lookup_elem(&umh_scripts, &tid);
+		if (!script)
+			return;
+		dentry_name(d, ev.name, sizeof(ev.name));
+		if (!names_equal(ev.name, script->name))
+			return;
 		key = ctr_fs_owner(f);
 		if (!key)
 			return;

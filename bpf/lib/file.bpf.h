@@ -51,6 +51,18 @@ static __always_inline bool name_is(const char *buf, const char *lit, int n)
 }
 #define NAME_IS(buf, lit) name_is((buf), (lit), sizeof(lit))
 
+/* Compare two NUL-terminated ACES_NAME_LEN buffers. */
+static __always_inline bool names_equal(const char *a, const char *b)
+{
+	for (int i = 0; i < ACES_NAME_LEN; i++) {
+		if (a[i] != b[i])
+			return false;
+		if (a[i] == 0)
+			return true;
+	}
+	return true;
+}
+
 static __always_inline __u32 sb_dev(struct super_block *sb)
 {
 	return BPF_CORE_READ(sb, s_dev);

@@ -86,6 +86,19 @@ struct {
 	__type(value, __u64);
 } ctr_fs SEC(".maps");
 
+/* usermode helpers that run a script: thread id -> the script's file name (its last path
+ * component), so that only the helper's open of that script is judged, not every file it reads
+ * (a core dump handler such as apport opens the crashed container binary through /proc). */
+struct umh_script {
+	char name[ACES_NAME_LEN];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct umh_script);
+} umh_scripts SEC(".maps");
+
 /* sysctl names (as bpf_sysctl_get_name gives them) that a container may write: namespaced ones */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

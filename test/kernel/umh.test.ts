@@ -8,7 +8,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, r
 import { join } from 'node:path';
 import { isRoot, skipUnlessRoot } from '../helpers/root.js';
 import { startAces, type AcesRun } from '../helpers/aces-daemon.js';
-import { makeTestCgroup, startInPidns, type TestCgroup } from '../helpers/fake-container.js';
+import { makeTestCgroup, runInPidns, startInPidns, type TestCgroup } from '../helpers/fake-container.js';
 import { snapshotHostState, restoreHostState, type HostStateSnapshot } from '../helpers/host-state.js';
 import { detectCgroupLayout } from '../../src/containers/cgroup-layout.js';
 
@@ -103,3 +103,44 @@ for (const mode of ['monitor', 'enforce'] as const) {
     }
   });
 }
+
+// A core dump handler is a usermode helper too, and it reads the crashed container binary
+// (through /proc/<pid>/exe): that is not an escape and must not be stopped.
+describe('core dump handler reading the crashed container binary (enforce)', { concurrency: false }, () => {
+  let aces: AcesRun | undefined;
+  let snap: HostStateSnapshot;
+  const handler = `/tmp/aces-coredump-handler-${process.pid}.sh`;
+  const marker = `/tmp/aces-coredump-marker-${process.pid}`;
+  let cgroup: TestCgroup | undefined;
+  before(async () => {
+    if (!isRoot()) return;
+    snap = snapshotHostState();
+    rmSync(ROOT, { recursive: true, force: true });
+    buildRoot();
+    writeFileSync(handler, `#!/bin/sh\nexec 3< /proc/$1/exe && read -r x <&3; echo handled > ${marker}\n`);
+    chmodSync(handler, 0o755);
+    aces = await startAces({ mode: 'enforce' });
+  });
+  after(async () => {
+    if (!aces) return;
+    assert.equal(await aces.stop(), 0);
+    cgroup?.cleanup();
+    restoreHostState(snap);
+    rmSync(ROOT, { recursive: true, force: true });
+    rmSync(handler, { force: true });
+    rmSync(marker, { force: true });
+  });
+
+  test('the handler runs to completion', async (t) => {
+    if (!skipUnlessRoot(t)) return;
+    cgroup = makeTestCgroup();
+    writeFileSync('/proc/sys/kernel/core_pattern', `|${handler} %P`);
+    const r = runInPidns("sh -c 'kill -SEGV $$'; echo status=$?", { cgroup, chroot: ROOT });
+    assert.match(r.stdout, /status=139/);
+    const deadline = Date.now() + 5000;
+    while (!existsSync(marker) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    assert.equal(existsSync(marker), true, 'the core dump handler was stopped');
+    const key = statSync(cgroup.dir, { bigint: true }).ino.toString();
+    assert.deepEqual(aces!.events().filter((e) => e.container?.key === key && e.level >= 2), []);
+  });
+});
