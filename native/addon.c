@@ -3,14 +3,7 @@
  * ACES native addon: the export table. The functions live in object.c, link.c, map.c and
  * ringbuf.c; src/kernel/native.ts is their only caller.
  */
-#include <stdlib.h>
-
 #include "util.h"
-
-static void state_finalize(napi_env env, void *data, void *hint)
-{
-	aces_state_free(data);
-}
 
 static napi_value init(napi_env env, napi_value exports)
 {
@@ -40,21 +33,10 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "numPossibleCpus", aces_num_possible_cpus },
 	};
 	napi_property_descriptor props[sizeof(table) / sizeof(table[0])];
-	struct aces_state *st;
 	size_t i;
 
-	st = aces_state_new();
-	if (!st || napi_set_instance_data(env, st, state_finalize, NULL) != napi_ok) {
-		if (st)
-			aces_state_free(st);
-		napi_throw_error(env, "ACES_E_KERNEL_ADDON", "aces_native: cannot allocate state");
+	if (!aces_instance_init(env))
 		return NULL;
-	}
-	if (napi_add_async_cleanup_hook(env, aces_ringbuf_cleanup_hook, st, NULL) != napi_ok) {
-		napi_throw_error(env, "ACES_E_KERNEL_ADDON", "aces_native: cannot register cleanup");
-		return NULL;
-	}
-	aces_print_init();
 
 	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		props[i] = (napi_property_descriptor){

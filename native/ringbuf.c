@@ -116,10 +116,14 @@ static void on_closed(uv_handle_t *h)
 	if (r->actx)
 		napi_async_destroy(r->env, r->actx);
 	free(r);
-	if (t && --t->closing == 0 && t->waiting) {
+	if (--t->closing > 0)
+		return;
+	if (t->waiting) {
+		t->waiting = false;
 		napi_remove_async_cleanup_hook(t->hook);
-		free(t);
 	}
+	if (t->orphan)
+		free(t);
 }
 
 static void rb_close(struct aces_state *st, struct aces_ringbuf *r)
@@ -154,8 +158,8 @@ void aces_ringbuf_cleanup_hook(napi_async_cleanup_hook_handle handle, void *arg)
 	t->waiting = true;
 	aces_ringbufs_close(st, 0, true);
 	if (t->closing == 0) {
+		t->waiting = false;
 		napi_remove_async_cleanup_hook(handle);
-		free(t);
 	}
 }
 

@@ -60,10 +60,35 @@ void aces_state_free(struct aces_state *st)
 	free(st->objs.items);
 	free(st->links.items);
 	free(st->rbs.items);
-	/* Once the cleanup hook started waiting, the last close callback frees the tracker. */
-	if (!st->tracker->waiting && st->tracker->closing == 0)
+	if (st->tracker->closing == 0)
 		free(st->tracker);
+	else
+		st->tracker->orphan = true;
 	free(st);
+}
+
+static void state_finalize(napi_env env, void *data, void *hint)
+{
+	aces_state_free(data);
+}
+
+bool aces_instance_init(napi_env env)
+{
+	struct aces_state *st = aces_state_new();
+
+	if (!st || napi_set_instance_data(env, st, state_finalize, NULL) != napi_ok) {
+		if (st)
+			aces_state_free(st);
+		napi_throw_error(env, "ACES_E_KERNEL_ADDON", "aces_native: cannot allocate state");
+		return false;
+	}
+	/* Open ring buffers hold uv handles that must be closed before the loop goes away. */
+	if (napi_add_async_cleanup_hook(env, aces_ringbuf_cleanup_hook, st, NULL) != napi_ok) {
+		napi_throw_error(env, "ACES_E_KERNEL_ADDON", "aces_native: cannot register cleanup");
+		return false;
+	}
+	aces_print_init();
+	return true;
 }
 
 bool aces_table_add(struct aces_table *t, struct aces_entry *e)

@@ -63,13 +63,15 @@ struct aces_link {
 
 /*
  * Counts uv poll handles that are closing. Environment teardown must wait until the last
- * close callback ran (the loop cannot be closed with live handles), so the async cleanup
- * hook is removed only when this count reaches zero.
+ * close callback ran (a loop with live handles cannot be closed), so the async cleanup
+ * hook is removed only when this count reaches zero. The state owns the tracker; if the
+ * state goes first, the last close callback frees it.
  */
 struct aces_rb_tracker {
 	napi_async_cleanup_hook_handle hook;
 	unsigned int closing;
-	bool waiting;
+	bool waiting;  /* the cleanup hook ran and is not removed yet */
+	bool orphan;   /* the state is gone */
 };
 
 struct aces_ringbuf {
@@ -104,6 +106,8 @@ struct aces_log {
 };
 
 /* util.c */
+/* Per-environment state (each worker thread loads its own instance) and libbpf printing. */
+bool aces_instance_init(napi_env env);
 struct aces_state *aces_state(napi_env env);
 struct aces_state *aces_state_new(void);
 void aces_state_free(struct aces_state *st);
