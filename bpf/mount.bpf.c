@@ -8,7 +8,7 @@
  * devices cgroup nor cgroup/dev is consulted: the mount itself must be caught.
  *
  * Hooks and why:
- *   syscalls/sys_enter_mount   remember the namespace's newest mount
+ *   syscalls/sys_enter_mount   remember the namespace's newest mount and the flags
  *   syscalls/sys_exit_mount    on success, the namespace's newest mount is the one just made
  *                              (mount ids only grow); judge its superblock: s_magic, s_bdev.
  *                              This also covers bind mounts of a cgroupfs and any fstype string.
@@ -89,7 +89,6 @@ int mount_enter(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	struct mount_entry e = {
 		.newest = (__u64)ns_newest_mount(BPF_CORE_READ(t, nsproxy, mnt_ns)),
-		.ts_entry = bpf_ktime_get_ns(),
 		.flags = (__u32)ctx->args[3],
 	};
 	__u32 tid = BPF_CORE_READ(t, pid);
@@ -100,6 +99,7 @@ int mount_enter(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_mount")
 int mount_exit(struct trace_event_raw_sys_exit *ctx)
 {
+	__u64 ts = bpf_ktime_get_ns();
 	struct task_struct *t = bpf_get_current_task_btf();
 	__u32 tid = BPF_CORE_READ(t, pid);
 	struct mount_entry *e = bpf_map_lookup_elem(&mount_args, &tid);
@@ -114,7 +114,9 @@ int mount_exit(struct trace_event_raw_sys_exit *ctx)
 	struct mount *m = ns_newest_mount(BPF_CORE_READ(t, nsproxy, mnt_ns));
 	if (!cfg || !m || (__u64)m == saved.newest)
 		return 0; /* remount, move, propagation flags: nothing new was mounted */
-	judge_mounted_sb(t, cfg, BPF_CORE_READ(m, mnt.mnt_sb), saved.ts_entry, saved.flags, ctx->ret);
+	/* The decision is taken in this hook: its entry time is the event's (the mount itself ran
+	 * between the two hooks and is not ACES's latency). */
+	judge_mounted_sb(t, cfg, BPF_CORE_READ(m, mnt.mnt_sb), ts, saved.flags, ctx->ret);
 	return 0;
 }
 

@@ -110,7 +110,6 @@ struct {
 /* mount(2) in flight: thread id -> newest mount of the namespace at entry */
 struct mount_entry {
 	__u64 newest;
-	__u64 ts_entry;
 	__u32 flags;
 	__u32 pad;
 };

@@ -159,6 +159,9 @@ static __always_inline int decide(struct aces_event *ev, struct aces_config *cfg
 	}
 
 	ev->seq = next_seq();
+	/* The verdict is taken here; applying it (a signal raises a self-interrupt on 6.13+) is
+	 * measured separately, by the killed task's exit time. */
+	ev->ts_decision = bpf_ktime_get_ns();
 	switch (applied) {
 	case ACT_DENY:
 		verdict = VERDICT_DENY;
@@ -178,7 +181,6 @@ static __always_inline int decide(struct aces_event *ev, struct aces_config *cfg
 		break;
 	}
 	ev->action = applied;
-	ev->ts_decision = bpf_ktime_get_ns();
 	emit_event(ev, cfg);
 	return verdict;
 }

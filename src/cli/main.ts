@@ -8,6 +8,7 @@ import { doctorReport, formatDoctor } from './doctor.js';
 import { checkPolicyFile } from '../policy/parse-policy.js';
 import { PolicyError } from '../policy/policy-schema.js';
 import { KernelError } from '../kernel/kernel-error.js';
+import { parseMetricsAddress } from '../output/metrics.js';
 
 const USAGE = `usage:
   aces run [--mode enforce|monitor] [--policy FILE] [--events FILE] [--format json|console] [--metrics 127.0.0.1:PORT]
@@ -16,6 +17,15 @@ const USAGE = `usage:
 `;
 
 class UsageError extends Error {}
+
+/** A bad --metrics address is a usage error, found before anything is loaded. */
+function checkMetricsAddress(addr: string): void {
+  try {
+    parseMetricsAddress(addr);
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
 
 function fail(msg: string, code = 2): never {
   process.stderr.write(`aces: ${msg}\n`);
@@ -41,6 +51,7 @@ async function cmdRun(argv: string[]): Promise<void> {
   if (values.format !== undefined && values.format !== 'json' && values.format !== 'console') {
     throw new UsageError(`expected json or console for --format, got ${values.format}`);
   }
+  if (values.metrics !== undefined) checkMetricsAddress(values.metrics);
   const daemon = await Daemon.start({
     mode: values.mode as 'enforce' | 'monitor' | undefined,
     policyPath: values.policy,

@@ -14,7 +14,7 @@ import { detectCgroupLayout, type CgroupLayout } from '../containers/cgroup-layo
 import { IdentityResolver, type ContainerIdentity } from '../containers/identity-resolver.js';
 import { readPolicyFile } from '../policy/parse-policy.js';
 import { DEFAULT_POLICY } from '../policy/default-policy.js';
-import { compilePolicy, type CompiledPolicy } from '../policy/compile-policy.js';
+import { compilePolicy, policyMapValues, type CompiledPolicy } from '../policy/compile-policy.js';
 import { exemptRuleMask } from '../policy/exception-matcher.js';
 import { RULES, ruleById } from '../policy/rules.js';
 import type { Policy } from '../policy/policy-schema.js';
@@ -24,9 +24,7 @@ import { eventToJson, EVENT_SCHEMA, type ContainerInfo, type EnrichedEvent, type
 import { JsonLinesSink } from '../output/json-lines-sink.js';
 import { formatConsoleLine } from '../output/console-view.js';
 import { Metrics } from '../output/metrics.js';
-import {
-  ACTION_IDS, KEY_CGROUP_V1, KEY_CGROUP_V2, LEVEL_BREACH, MODE_ENFORCE, MODE_MONITOR,
-} from '../wire/constants.js';
+import { KEY_CGROUP_V1, KEY_CGROUP_V2, LEVEL_ATTEMPT, LEVEL_BREACH } from '../wire/constants.js';
 
 export interface DaemonOptions {
   mode?: 'enforce' | 'monitor';
@@ -45,7 +43,6 @@ export class StartupError extends Error {
   }
 }
 
-const DEFAULT_LEVEL_ACTIONS = { 1: 'alert', 2: 'kill', 3: 'quarantine' } as const;
 const DRAIN_MS = 50;
 const MAINTAIN_MS = 1000;
 
@@ -101,6 +98,7 @@ export class Daemon {
     m.counter('aces_invalid_records_total', 'Ring-buffer records that could not be decoded');
     m.counter('aces_unmatched_exits_total', 'Exit records with no waiting kill event');
     m.counter('aces_containers_seen_total', 'Containers announced by the kernel');
+    m.counter('aces_pipeline_stage_errors_total', 'Records a pipeline stage failed on (counted, never thrown)');
 
     const resolver = new IdentityResolver({ layout: this.layout });
     const hostPidKeys = new Set<bigint>();
@@ -109,25 +107,25 @@ export class Daemon {
     this.obj = obj;
     try {
       const root = hostRootIdentity();
-      const levelAction = [0, 1, 2, 3].map((lvl) => {
-        if (lvl === 0) return 0;
-        const name = this.policy.levels[lvl as 1 | 2 | 3] ?? DEFAULT_LEVEL_ACTIONS[lvl as 1 | 2 | 3];
-        return ACTION_IDS[name];
-      });
+      const values = policyMapValues(this.compiled);
       obj.writeConfig({
-        mode: this.compiled.mode === 'monitor' ? MODE_MONITOR : MODE_ENFORCE,
+        mode: values.mode,
         key_source: this.layout.keySource === 'cgroup-v1' ? KEY_CGROUP_V1 : KEY_CGROUP_V2,
         key_subsys_id: this.layout.keySubsysId ?? 0,
-        wakeup_level: 2,
-        offender_ttl_ns: this.compiled.offenderTtlNs,
+        wakeup_level: LEVEL_ATTEMPT,
+        offender_ttl_ns: values.offenderTtlNs,
         quarantine_on: 0,
-        level_action: levelAction,
+        level_action: values.levelAction,
         host_ctrs: 0,
         host_root_dev: root.dev,
         host_root_ino: root.ino,
       });
-      obj.writeRules(this.compiled.rules.map((r) => ({
-        id: r.id, enabled: r.enabled && this.ruleEnforceable(r.name), level: r.level, action: ACTION_IDS[r.action],
+      // A rule whose tier is missing here is switched off in the kernel, and says so in the ready line.
+      obj.writeRules(values.ruleCfg.map((r) => ({
+        id: r.id,
+        enabled: r.value.enabled === 1 && this.ruleEnforceable(ruleById(r.id)?.name ?? ''),
+        level: r.value.level,
+        action: r.value.action,
       })));
       obj.writeNamespacedSysctls(NAMESPACED_SYSCTLS);
 
@@ -179,6 +177,7 @@ export class Daemon {
           if (metric === 'records') m.inc('aces_ringbuf_records_total');
           else if (metric === 'invalid') m.inc('aces_invalid_records_total', labels);
           else if (metric === 'exits_unmatched') m.inc('aces_unmatched_exits_total');
+          else if (metric === 'stage_errors') m.inc('aces_pipeline_stage_errors_total', labels);
         },
       });
       m.gauge('aces_kernel_drops_total', 'Kernel-side drops by reason (never silent)', () =>

@@ -8,6 +8,17 @@ type Labels = Record<string, string>;
 
 // Text exposition 0.0.4 escapes rather than replaces: two label values that differ only in a
 // quote or backslash must stay two series.
+/** A loopback HOST:PORT for --metrics; throws "expected ..., got ..." otherwise. */
+export function parseMetricsAddress(address: string): { host: string; port: number } {
+  const m = /^(127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})|localhost|\[::1\]):(\d{1,5})$/.exec(address);
+  // An out-of-range octet would not parse as an address and go to DNS as a host name; an
+  // out-of-range port would fail inside listen() with a message that does not name the flag.
+  if (!m || [m[2], m[3], m[4]].some((o) => o !== undefined && Number(o) > 255) || Number(m[5]) > 65535) {
+    throw new Error(`expected a loopback HOST:PORT for --metrics, got ${address}`);
+  }
+  return { host: m[1] === '[::1]' ? '::1' : m[1]!, port: Number(m[5]) };
+}
+
 function escapeLabelValue(v: string): string {
   return v.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
 }
@@ -58,11 +69,7 @@ export class Metrics {
 
   /** Serve /metrics on host:port. Only loopback addresses are accepted. */
   async serve(address: string): Promise<Server> {
-    const m = /^(127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})|localhost|\[::1\]):(\d{1,5})$/.exec(address);
-    // An out-of-range octet would not parse as an address and go to DNS as a host name; an
-    // out-of-range port would fail inside listen() with a message that does not name the flag.
-    if (!m || [m[2], m[3], m[4]].some((o) => o !== undefined && Number(o) > 255) || Number(m[5]) > 65535) throw new Error(`expected a loopback HOST:PORT for --metrics, got ${address}`);
-    const host = m[1] === '[::1]' ? '::1' : m[1]!;
+    const { host, port } = parseMetricsAddress(address);
     const server = createServer((req, res) => {
       if (req.url !== '/metrics') {
         res.writeHead(404).end();
@@ -72,7 +79,7 @@ export class Metrics {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(Number(m[5]), host, resolve);
+      server.listen(port, host, resolve);
     });
     return server;
   }

@@ -55,8 +55,27 @@ export function readCgroupProcs(dir: string): number[] | undefined {
   }
 }
 
+/** How long a quarantine whose cgroup was never found is kept before it is lifted. */
+export const UNRESOLVED_QUARANTINE_MS = 60_000;
+
 export class Responder {
-  constructor(private readonly kernel: ResponderKernel, private readonly opts: ResponderOptions) {}
+  /** Cgroup directory of each quarantined container, remembered while its tasks still exist. */
+  private readonly quarantined = new Map<bigint, { dir?: string; since: number }>();
+
+  constructor(
+    private readonly kernel: ResponderKernel,
+    private readonly opts: ResponderOptions,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private dirOf(key: bigint): string | undefined {
+    const q = this.quarantined.get(key);
+    if (q?.dir) return q.dir;
+    const dir = this.opts.cgroupDirOf(key);
+    if (dir) this.quarantined.set(key, { dir, since: q?.since ?? this.now() });
+    else if (!q) this.quarantined.set(key, { since: this.now() });
+    return dir;
+  }
 
   /** Returns what was done, for the event's `response` field. */
   onEvent(ev: KernelEvent): string[] {
@@ -67,6 +86,7 @@ export class Responder {
         this.kernel.attachLazy('quar_sys_enter');
         done.push('quarantine hook attached');
       }
+      this.dirOf(ev.containerKey);
       const n = this.sweep(ev.containerKey);
       done.push(`swept ${n} process${n === 1 ? '' : 'es'}`);
       // Processes forked while the first sweep ran: one more pass shortly after.
@@ -79,7 +99,7 @@ export class Responder {
 
   /** SIGKILL every process of the container. Returns how many were signalled. */
   sweep(key: bigint): number {
-    const dir = this.opts.cgroupDirOf(key);
+    const dir = this.quarantined.has(key) ? this.dirOf(key) : this.opts.cgroupDirOf(key);
     if (!dir) return 0;
     let n = 0;
     for (const pid of readCgroupProcs(dir) ?? []) if (this.killContainerProcess(pid, key)) n++;
@@ -108,11 +128,22 @@ export class Responder {
     const keys = this.kernel.quarantinedContainers();
     let active = 0;
     for (const key of keys) {
-      const dir = this.opts.cgroupDirOf(key);
-      const procs = dir ? readCgroupProcs(dir) : undefined;
+      const dir = this.dirOf(key);
+      // An unresolved key is not a dead container (the resolver's walk is rate-limited and the
+      // event's task may be gone already): lifting then would free a container mid-escape. It is
+      // kept until its cgroup is found, or for UNRESOLVED_QUARANTINE_MS.
+      if (dir === undefined) {
+        const since = this.quarantined.get(key)?.since ?? this.now();
+        if (this.now() - since < UNRESOLVED_QUARANTINE_MS) {
+          active++;
+          continue;
+        }
+      }
+      const procs = dir === undefined ? undefined : readCgroupProcs(dir);
       if (!procs || procs.length === 0) {
         this.kernel.liftQuarantine(key);
-        this.opts.log(`quarantine of container key ${key} lifted: no process left`);
+        this.quarantined.delete(key);
+        this.opts.log(`quarantine of container key ${key} lifted: ${dir === undefined ? 'its cgroup was never found' : 'no process left'}`);
       } else {
         active++;
         this.sweep(key);
