@@ -17,6 +17,9 @@
 #include "verdict.bpf.h"
 #include "file.bpf.h"
 #include "ctrfs.bpf.h"
+#include "proc.bpf.h"
+#include "integrity.bpf.h"
+#include "hook.bpf.h"
 
 #include "exec.bpf.c"
 #include "files.bpf.c"
@@ -24,5 +27,11 @@
 #include "sysctl.bpf.c"
 #include "device.bpf.c"
 #include "quarantine.bpf.c"
+#include "ns.bpf.c"
+#include "ptrace.bpf.c"
+#include "kernel.bpf.c"
+#include "runtime.bpf.c"
+#include "uring.bpf.c"
+#include "lsm.bpf.c"
 
 char LICENSE[] SEC("license") = "GPL";

@@ -9,7 +9,9 @@
  * Hooks (not syscall tracepoints, so they cost nothing on syscalls):
  *   tp_btf/sched_process_fork  runtime set-up marking, offender inheritance, quarantine
  *   tp_btf/sched_process_exec  end of set-up, first sight of a container (its root is recorded
- *                              for ctrfs.bpf.h), quarantine, helper exec of a container file
+ *                              for ctrfs.bpf.h), quarantine, helper exec of a container file,
+ *                              integrity (credentials, host namespaces; integrity.bpf.h), and a
+ *                              cwd or root outside the container's mounts (CVE-2024-21626)
  *   tp_btf/sched_process_exit  exit time of tasks ACES killed; map cleanup
  *
  *   call_usermodehelper_exec_work -> user_mode_thread(..) -> kernel_execve(path)
@@ -47,15 +49,45 @@ static __always_inline void container_seen(struct task_struct *p, __u64 key, str
 		count_drop(DROP_RINGBUF);
 }
 
-static __always_inline void container_exec(struct task_struct *p, struct aces_config *cfg, __u64 ts)
+/* The working directory or root of a task on a mount outside its mount namespace: a leaked
+ * host directory fd used as cwd (CVE-2024-21626: WORKDIR /proc/self/fd/N during runc exec). */
+static __always_inline bool cwd_or_root_outside(struct task_struct *p)
+{
+	struct mnt_namespace *own = BPF_CORE_READ(p, nsproxy, mnt_ns);
+	struct vfsmount *pwd = BPF_CORE_READ(p, fs, pwd.mnt);
+	struct vfsmount *root = BPF_CORE_READ(p, fs, root.mnt);
+	struct mount *pm = (void *)pwd - bpf_core_field_offset(struct mount, mnt);
+	struct mount *rm = (void *)root - bpf_core_field_offset(struct mount, mnt);
+	struct mnt_namespace *pns = BPF_CORE_READ(pm, mnt_ns);
+	struct mnt_namespace *rns = BPF_CORE_READ(rm, mnt_ns);
+
+	return (pns && (unsigned long)pns < (unsigned long)-4095 && pns != own) ||
+	       (rns && (unsigned long)rns < (unsigned long)-4095 && rns != own);
+}
+
+static __always_inline void container_exec(struct task_struct *p, struct linux_binprm *bprm,
+					   struct aces_config *cfg, __u64 ts)
 {
 	__u64 key = task_container_key(p, cfg);
+	struct aces_event ev = { .ts_entry = ts };
 
 	if (container_quarantined(key, cfg)) {
-		struct aces_event ev = { .rule = RULE_QUARANTINED_TASK, .ts_entry = ts };
+		ev.rule = RULE_QUARANTINED_TASK;
+		ev.flags |= EVF_FAST_PATH;
+	} else {
+		bool secure = BPF_CORE_READ_BITFIELD_PROBED(bprm, secureexec);
+
+		ev.rule = integrity_breach(p, cfg, secure);
+		if (!ev.rule && cwd_or_root_outside(p))
+			ev.rule = RULE_EXEC_CWD_OUTSIDE;
+	}
+	if (ev.rule) {
+		struct file *f = BPF_CORE_READ(bprm, file);
 
 		event_fill_task(&ev, p, key);
-		ev.flags |= EVF_FAST_PATH;
+		dentry_name(BPF_CORE_READ(f, f_path.dentry), ev.name, sizeof(ev.name));
+		ev.obj_dev = sb_dev(file_sb(f));
+		ev.obj_ino = BPF_CORE_READ(f, f_inode, i_ino);
 		decide(&ev, cfg, HOOK_CAN_SIGNAL);
 		return;
 	}
@@ -80,9 +112,12 @@ static __always_inline void path_basename(const char *kpath, char *out, __u32 ou
 	bpf_probe_read_kernel_str(out, outlen, kpath + (start & (PATH_SCAN - 1)));
 }
 
-/* A host task exec'ing a container's file on the kernel's behalf. */
-static __always_inline void helper_exec(struct task_struct *p, struct linux_binprm *bprm,
-					struct aces_config *cfg, __u64 ts)
+/* A host task exec'ing a container's file on the kernel's behalf. Called at sched_process_exec
+ * and, on the lsm tier, at bprm_check_security (lsm.bpf.c), which runs for every binary handler
+ * pass: the script's own file at the first, the substituted interpreter at the next. hook:
+ * HOOK_* of the caller. Returns the VERDICT_* of decide(). */
+static __always_inline int helper_exec(struct task_struct *p, struct linux_binprm *bprm,
+				       struct aces_config *cfg, __u64 ts, __u32 hook)
 {
 	bool umh = BPF_CORE_READ(p, real_parent, flags) & PF_KTHREAD;
 	/* binfmt_misc (and scripts) replace the exec'd file by an interpreter: a host process
@@ -92,11 +127,12 @@ static __always_inline void helper_exec(struct task_struct *p, struct linux_binp
 	bool substituted = interp != filename;
 
 	if (!umh && !substituted)
-		return;
+		return VERDICT_NONE;
 	struct file *f = BPF_CORE_READ(bprm, file);
 	__u64 key = ctr_fs_owner(f);
 	if (!key) {
-		if (umh && substituted) {
+		/* The LSM hook saw the script's own file at the first handler pass. */
+		if (umh && substituted && !(hook & HOOK_LSM)) {
 			/* A helper script run by a host interpreter: the interpreter opens the script
 			 * next; files.bpf.c judges that open (the script's own file is no longer in
 			 * bprm by now). */
@@ -106,7 +142,7 @@ static __always_inline void helper_exec(struct task_struct *p, struct linux_binp
 			path_basename(filename, s.name, sizeof(s.name));
 			bpf_map_update_elem(&umh_scripts, &tid, &s, BPF_ANY);
 		}
-		return;
+		return VERDICT_NONE;
 	}
 
 	struct aces_event ev = { .rule = RULE_UMH_CONTAINER_EXEC, .ts_entry = ts };
@@ -116,7 +152,7 @@ static __always_inline void helper_exec(struct task_struct *p, struct linux_binp
 	ev.obj_ino = BPF_CORE_READ(f, f_inode, i_ino);
 	ev.obj_magic = BPF_CORE_READ(f, f_inode, i_sb, s_magic);
 	dentry_name(BPF_CORE_READ(f, f_path.dentry), ev.name, sizeof(ev.name));
-	decide(&ev, cfg, HOOK_CAN_SIGNAL | HOOK_HOST_TASK);
+	return decide(&ev, cfg, hook | HOOK_HOST_TASK);
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -135,14 +171,14 @@ int BPF_PROG(exec_sched_exec, struct task_struct *p, pid_t old_pid, struct linux
 		bpf_map_delete_elem(&setup_tasks, &tid);
 		if (old != tid)
 			bpf_map_delete_elem(&setup_tasks, &old);
-		container_exec(p, cfg, ts);
+		container_exec(p, bprm, cfg, ts);
 		return 0;
 	}
 	if (task_is_container(p, cfg)) {
-		container_exec(p, cfg, ts);
+		container_exec(p, bprm, cfg, ts);
 		return 0;
 	}
-	helper_exec(p, bprm, cfg, ts);
+	helper_exec(p, bprm, cfg, ts, HOOK_CAN_SIGNAL);
 	return 0;
 }
 
@@ -181,6 +217,7 @@ int BPF_PROG(exec_sched_fork, struct task_struct *parent, struct task_struct *ch
 		decide(&ev, cfg, HOOK_CAN_SIGNAL);
 		return 0;
 	}
+	integrity_inherit(parent, child);
 	if (ptgid == ctgid)
 		return 0;
 	/* Children inherit their parent's offender record. */

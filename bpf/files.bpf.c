@@ -1,49 +1,129 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Opens of kernel-interface files from a container, decided on the opened file object.
+ * Opens from a container, decided on the opened file object.
  *
- * Techniques: cgroup-v1 release_agent / notify_on_release (on a cgroup-v1 fs mounted anywhere,
- * including a host cgroupfs bind-mounted into the container), binfmt_misc registration,
- * /proc/sysrq-trigger; and a usermode helper's shell opening a container's script.
+ * Techniques:
+ *   cgroup-v1 release_agent / notify_on_release (on a cgroup-v1 fs mounted anywhere, including a
+ *   host cgroupfs bind-mounted into the container); binfmt_misc registration; /proc/sysrq-trigger;
+ *   /proc/kmsg; moving into a root cgroup (cgroup.procs / tasks / cgroup.threads of a hierarchy
+ *   root); a runtime binary opened for write (runc, containerd-shim, dockerd ...: CVE-2019-5736
+ *   through /proc/<pid>/exe, or a bind mount); a file reached through a mount outside the
+ *   container's mount namespace (/proc/<pid>/root, /proc/<pid>/cwd of a host task); /proc/<pid>/mem
+ *   of a task outside the container opened for write, its environ/cmdline read; a usermode
+ *   helper's shell opening its script in a container's root. Integrity (integrity.bpf.h) first.
  *
- * Hooks: syscalls/sys_exit_{open,openat,openat2,creat}. Detection is at the exit of the open,
- * on the new struct file behind the returned fd (its superblock magic, its kernfs/procfs name,
- * its f_mode), so path tricks (other mount points, symlinks, /proc/self/root, relative dirfds)
- * do not matter, and the SIGKILL lands before the process can write through the fd: a kill at
- * syscall entry would not stop the open, a kill at write would come too late.
- * Names compared here are fixed by the kernel (kernfs cftype names, procfs entries).
+ * Hooks: syscalls/sys_exit_{open,openat,openat2,creat}, and io_uring completions of
+ * IORING_OP_OPENAT/OPENAT2 (uring.bpf.c), on the struct file behind the returned fd (superblock
+ * magic, kernfs/procfs names fixed by the kernel, the mount and its namespace, the inode
+ * identity, f_mode), so path tricks do not matter and the SIGKILL lands before the process can
+ * write through the fd.
  *
  *   openat() -> do_sys_openat2 -> fd_install -> trace sys_exit_openat(ret = fd)  <- here
  *
- * io_uring opens do not pass through these tracepoints: sysctls are covered by the cgroup
- * hook (sysctl.bpf.c); io_uring for the other files is issue #3's work.
  * Minimum kernel: 4.x tracepoints; openat2 from 5.6.
  */
 
-static __always_inline void open_checked(struct trace_event_raw_sys_exit *ctx)
-{
-	long fd = ctx->ret;
+#define MNT_NS_INTERNAL_ERR ((unsigned long)-4095)
+#define S_IFMT 00170000
+#define S_IFREG 0100000
+#define S_IFDIR 0040000
 
-	if (fd < 0)
-		return;
-	__u64 ts = bpf_ktime_get_ns();
-	struct aces_config *cfg = get_config();
-	struct task_struct *t = bpf_get_current_task_btf();
+/* A mount that belongs to a real mount namespace other than the task's (internal mounts such as
+ * pipefs or anon inodes have none). */
+static __always_inline bool mount_is_foreign(struct vfsmount *vfsmnt, struct task_struct *t)
+{
+	struct mount *m = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+	struct mnt_namespace *ns = BPF_CORE_READ(m, mnt_ns);
+
+	if (!ns || (unsigned long)ns >= MNT_NS_INTERNAL_ERR)
+		return false;
+	return ns != BPF_CORE_READ(t, nsproxy, mnt_ns);
+}
+
+static __always_inline bool parent_is_sb_root(struct dentry *d, struct super_block *sb)
+{
+	return BPF_CORE_READ(d, d_parent) == BPF_CORE_READ(sb, s_root);
+}
+
+/* Which rule, if any, an open by a container task hits. Fills ev->name when it looked at it. */
+static __always_inline __u16 container_open_rule(struct aces_event *ev, struct task_struct *t, __u64 key,
+						 struct aces_config *cfg, struct file *f, struct super_block *sb,
+						 struct dentry *d, __u32 magic, bool write)
+{
+	__u16 br = integrity_breach(t, cfg, false);
+	if (br)
+		return br;
+
+	if (magic == CGROUP_SUPER_MAGIC || magic == CGROUP2_SUPER_MAGIC) {
+		dentry_name(d, ev->name, sizeof(ev->name));
+		if (magic == CGROUP_SUPER_MAGIC && NAME_IS(ev->name, "release_agent"))
+			return write ? RULE_RELEASE_AGENT_WRITE : RULE_RELEASE_AGENT_READ;
+		if (!write)
+			return 0;
+		if (magic == CGROUP_SUPER_MAGIC && NAME_IS(ev->name, "notify_on_release"))
+			return RULE_RELEASE_AGENT_WRITE;
+		if ((NAME_IS(ev->name, "cgroup.procs") || NAME_IS(ev->name, "tasks") ||
+		     NAME_IS(ev->name, "cgroup.threads")) && parent_is_sb_root(d, sb))
+			return RULE_CGROUP_ROOT_MOVE;
+		return 0;
+	}
+	if (magic == BINFMTFS_MAGIC && write)
+		return RULE_BINFMT_MISC_WRITE;
+	if (magic == PROC_SUPER_MAGIC) {
+		dentry_name(d, ev->name, sizeof(ev->name));
+		if (parent_is_sb_root(d, sb)) {
+			if (write && NAME_IS(ev->name, "sysrq-trigger"))
+				return RULE_SYSRQ_TRIGGER_WRITE;
+			if (NAME_IS(ev->name, "kmsg"))
+				return RULE_SYSLOG_READ;
+			return 0;
+		}
+		/* /proc/<pid>/<file> of a task outside the container */
+		struct task_struct *owner = proc_inode_task(BPF_CORE_READ(f, f_inode));
+		if (!owner || task_same_container(owner, t, key, cfg))
+			return 0;
+		if (NAME_IS(ev->name, "mem"))
+			return write ? RULE_PROC_MEM_WRITE : RULE_PROC_FOREIGN_READ;
+		if (NAME_IS(ev->name, "environ") || NAME_IS(ev->name, "cmdline") || NAME_IS(ev->name, "maps") ||
+		    NAME_IS(ev->name, "auxv") || NAME_IS(ev->name, "stack") || NAME_IS(ev->name, "syscall"))
+			return RULE_PROC_FOREIGN_READ;
+		return 0;
+	}
+	if (write) {
+		struct aces_file_key fk = {
+			.kind = RUNTIME_BINARY,
+			.dev = sb_dev(sb),
+			.ino = BPF_CORE_READ(f, f_inode, i_ino),
+		};
+		if (bpf_map_lookup_elem(&runtime_objs, &fk))
+			return RULE_RUNTIME_BINARY_WRITE;
+	}
+	/* Regular files and directories only: a host /dev/null or pipe handed to the container as
+	 * stdio and reopened through /proc/self/fd is not an escape. */
+	umode_t type = BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT;
+	if ((type == S_IFREG || type == S_IFDIR) && mount_is_foreign(BPF_CORE_READ(f, f_path.mnt), t))
+		return RULE_FOREIGN_MOUNT_OPEN;
+	return 0;
+}
+
+/*
+ * Judge a file the task has opened (tracepoints: behind its new fd) or is opening (lsm.bpf.c:
+ * file_open, before the fd exists). via: EVF_IO_URING or 0; ret: the syscall's result for the
+ * event; hook: HOOK_* of the caller. Returns the VERDICT_* of decide(), VERDICT_NONE when no rule
+ * applies.
+ */
+static __always_inline int judge_file(struct task_struct *t, struct aces_config *cfg, struct file *f,
+				      __u64 ts, __u8 via, long ret, __u32 hook)
+{
 	bool helper = false;
 
-	if (!cfg)
-		return;
 	if (!task_is_container(t, cfg)) {
 		helper = task_is_umh(t);
 		if (!helper)
-			return;
+			return VERDICT_NONE;
 	}
 
-	struct file *f = task_fd_file(t, fd);
-	if (!f)
-		return;
-
-	struct aces_event ev = { .ts_entry = ts };
+	struct aces_event ev = { .ts_entry = ts, .flags = via };
 	struct super_block *sb = file_sb(f);
 	__u32 magic = BPF_CORE_READ(sb, s_magic);
 	unsigned int fmode = BPF_CORE_READ(f, f_mode);
@@ -59,13 +139,13 @@ static __always_inline void open_checked(struct trace_event_raw_sys_exit *ctx)
 		__u32 tid = BPF_CORE_READ(t, pid);
 		struct umh_script *script = bpf_map_lookup_elem(&umh_scripts, &tid);
 		if (!script)
-			return;
+			return VERDICT_NONE;
 		dentry_name(d, ev.name, sizeof(ev.name));
 		if (!names_equal(ev.name, script->name))
-			return;
+			return VERDICT_NONE;
 		key = ctr_fs_owner(f);
 		if (!key)
-			return;
+			return VERDICT_NONE;
 		ev.rule = RULE_UMH_CONTAINER_EXEC;
 		ev.flags |= EVF_HOST_TASK;
 	} else {
@@ -73,26 +153,10 @@ static __always_inline void open_checked(struct trace_event_raw_sys_exit *ctx)
 		if (container_quarantined(key, cfg)) {
 			ev.rule = RULE_QUARANTINED_TASK;
 			ev.flags |= EVF_FAST_PATH;
-		} else if (magic == CGROUP_SUPER_MAGIC) {
-			dentry_name(d, ev.name, sizeof(ev.name));
-			if (NAME_IS(ev.name, "release_agent"))
-				ev.rule = write ? RULE_RELEASE_AGENT_WRITE : RULE_RELEASE_AGENT_READ;
-			else if (write && NAME_IS(ev.name, "notify_on_release"))
-				ev.rule = RULE_RELEASE_AGENT_WRITE;
-			else
-				return;
-		} else if (magic == BINFMTFS_MAGIC && write) {
-			ev.rule = RULE_BINFMT_MISC_WRITE;
-		} else if (magic == PROC_SUPER_MAGIC && write) {
-			/* /proc/sysrq-trigger sits directly under the procfs root. */
-			if (BPF_CORE_READ(d, d_parent) != BPF_CORE_READ(sb, s_root))
-				return;
-			dentry_name(d, ev.name, sizeof(ev.name));
-			if (!NAME_IS(ev.name, "sysrq-trigger"))
-				return;
-			ev.rule = RULE_SYSRQ_TRIGGER_WRITE;
 		} else {
-			return;
+			ev.rule = container_open_rule(&ev, t, key, cfg, f, sb, d, magic, write);
+			if (!ev.rule)
+				return VERDICT_NONE;
 		}
 	}
 
@@ -103,34 +167,54 @@ static __always_inline void open_checked(struct trace_event_raw_sys_exit *ctx)
 	ev.obj_ino = BPF_CORE_READ(f, f_inode, i_ino);
 	ev.obj_magic = magic;
 	ev.obj_flags = fmode;
-	ev.syscall_ret = fd;
-	decide(&ev, cfg, HOOK_CAN_SIGNAL | (helper ? HOOK_HOST_TASK : 0));
+	ev.syscall_ret = ret;
+	return decide(&ev, cfg, hook | (helper ? HOOK_HOST_TASK : 0));
+}
+
+/* Judge the file behind a new fd of the current task. via: EVF_IO_URING or 0. */
+static __always_inline void judge_open(struct task_struct *t, long fd, __u64 ts, __u8 via)
+{
+	struct aces_config *cfg = get_config();
+
+	if (fd < 0 || !cfg)
+		return;
+	struct file *f = task_fd_file(t, fd);
+	if (!f)
+		return;
+	judge_file(t, cfg, f, ts, via, fd, HOOK_CAN_SIGNAL);
+}
+
+static __always_inline void open_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	if (ctx->ret < 0)
+		return;
+	judge_open(bpf_get_current_task_btf(), ctx->ret, bpf_ktime_get_ns(), 0);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat")
 int files_openat(struct trace_event_raw_sys_exit *ctx)
 {
-	open_checked(ctx);
+	open_exit(ctx);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_open")
 int files_open(struct trace_event_raw_sys_exit *ctx)
 {
-	open_checked(ctx);
+	open_exit(ctx);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat2")
 int files_openat2(struct trace_event_raw_sys_exit *ctx)
 {
-	open_checked(ctx);
+	open_exit(ctx);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_creat")
 int files_creat(struct trace_event_raw_sys_exit *ctx)
 {
-	open_checked(ctx);
+	open_exit(ctx);
 	return 0;
 }

@@ -12,5 +12,6 @@ struct aces_rule_cfg layout_rule_cfg SEC(".data.layout");
 struct aces_offender_key layout_offender_key SEC(".data.layout");
 struct aces_offender layout_offender SEC(".data.layout");
 struct aces_ctr_fs_key layout_ctr_fs_key SEC(".data.layout");
+struct aces_file_key layout_file_key SEC(".data.layout");
 
 char LICENSE[] SEC("license") = "GPL";

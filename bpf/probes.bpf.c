@@ -15,6 +15,33 @@ int BPF_PROG(probe_lsm, struct file *file)
 	return 0;
 }
 
+/* One per LSM hook the lsm tier uses (lsm.bpf.c), loaded on their own: a hook that is not built
+ * (path_mknod needs CONFIG_SECURITY_PATH) or not allowed for BPF fails its load, and only the
+ * rules that need it fall back to another tier. */
+SEC("lsm/sb_kern_mount")
+int BPF_PROG(probe_lsm_kmnt, struct super_block *sb)
+{
+	return 0;
+}
+
+SEC("lsm/move_mount")
+int BPF_PROG(probe_lsm_mvmnt, const struct path *from_path, const struct path *to_path)
+{
+	return 0;
+}
+
+SEC("lsm/bprm_check_security")
+int BPF_PROG(probe_lsm_bprm, struct linux_binprm *bprm)
+{
+	return 0;
+}
+
+SEC("lsm/path_mknod")
+int BPF_PROG(probe_lsm_mknod, const struct path *dir, struct dentry *dentry)
+{
+	return 0;
+}
+
 SEC("fentry/do_sys_openat2")
 int BPF_PROG(probe_fentry)
 {

@@ -32,6 +32,27 @@
 #define RULE_BLOCKDEV_OPEN 9
 #define RULE_UMH_CONTAINER_EXEC 10
 #define RULE_QUARANTINED_TASK 11
+/* issue 3: namespaces, privilege escalation, runtime and kernel interfaces */
+#define RULE_SETNS_HOST 12
+#define RULE_FOREIGN_MOUNT_OPEN 13
+#define RULE_SIGNAL_HOST 14
+#define RULE_PROC_FOREIGN_READ 15
+#define RULE_KEYCTL_HOST 16
+#define RULE_PTRACE_FOREIGN 17
+#define RULE_PROC_MEM_WRITE 18
+#define RULE_CRED_RISE 19
+#define RULE_HOST_NS_HELD 20
+#define RULE_USERNS_MOUNT 21
+#define RULE_OPEN_BY_HANDLE 22
+#define RULE_HOST_ROOT_CHROOT 23
+#define RULE_RUNTIME_BINARY_WRITE 24
+#define RULE_RUNTIME_SOCKET 25
+#define RULE_EXEC_CWD_OUTSIDE 26
+#define RULE_BPF_LOAD 27
+#define RULE_KERNEL_FS_MOUNT 28
+#define RULE_SYSLOG_READ 29
+#define RULE_CGROUP_ROOT_MOVE 30
+#define RULE_PERF_SYSTEM_WIDE 31
 #define RULE_MAX 64
 
 /* Levels (DESIGN §2). */
@@ -57,6 +78,7 @@
 #define EVF_ESCALATED (1 << 3)   /* level raised by one because of the offender record */
 #define EVF_RECORDED (1 << 4)    /* this event added or refreshed an offender record */
 #define EVF_HOST_TASK (1 << 5)   /* the acting task is a host task (usermode helper) */
+#define EVF_IO_URING (1 << 6)    /* the operation came through io_uring, not a system call */
 
 /* Container key kinds (aces_config.key_source). */
 #define KEY_CGROUP_V2 0          /* cgroup id of the task's cgroup-v2 (default hierarchy) cgroup */
@@ -139,6 +161,8 @@ struct aces_config {
 	__u32 host_ctrs;      /* number of registered containers that share the host pid namespace */
 	__u32 host_root_dev;  /* the host's "/": never recorded as a container root */
 	__u64 host_root_ino;
+	__u32 host_mntns;     /* inode number of the host's mount namespace */
+	__u32 pad1;
 };
 
 /* Array "rule_cfg", indexed by rule id. */
@@ -146,7 +170,7 @@ struct aces_rule_cfg {
 	__u8 enabled;
 	__u8 level;
 	__u8 action;          /* ACT_* the policy asks for at this level */
-	__u8 pad0;
+	__u8 tier;            /* TIER_* the tier plan chose: only that tier's hooks judge the rule (0: any) */
 	__u32 pad1;
 };
 
@@ -166,6 +190,15 @@ struct aces_offender {
 	__u16 rule;           /* rule of the last event */
 	__u8 level;           /* highest level reached */
 	__u8 pad0;
+};
+
+/* Key of the "runtime_objs" map: files of the container runtimes, by identity. */
+#define RUNTIME_BINARY 1      /* runc, containerd, containerd-shim*, dockerd, crun, conmon ... */
+#define RUNTIME_SOCKET 2      /* docker.sock, containerd.sock, crio.sock, podman.sock ... */
+struct aces_file_key {
+	__u32 kind;
+	__u32 dev;
+	__u64 ino;
 };
 
 /* Key of the "ctr_fs" map: file systems that make up a container's root. */

@@ -120,6 +120,49 @@ struct {
 	__type(value, struct mount_entry);
 } mount_args SEC(".maps");
 
+/* connect(2) in flight: thread id -> fd */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} connect_fds SEC(".maps");
+
+/* inode numbers of the host's namespaces (all types), from the daemon's /proc/self/ns */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16);
+	__type(key, __u32);
+	__type(value, __u8);
+} host_ns SEC(".maps");
+
+/* runtime binaries and sockets by (kind, dev, ino), from the daemon */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct aces_file_key);
+	__type(value, __u8);
+} runtime_objs SEC(".maps");
+
+/* Credential baseline of each container task: what it held after its last legitimate
+ * transition (exec, fork). A rise beyond it without one is the signature of a kernel exploit. */
+struct cred_base {
+	__u64 cap_permitted;
+	__u64 user_ns;
+	__u32 uid;
+	__u32 euid;
+	__u32 suid;
+	__u8 valid;
+	__u8 host;            /* held the host's mount namespace or root already at baseline */
+	__u16 pad;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct cred_base);
+} cred_bases SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, DROP_MAX);

@@ -4,6 +4,9 @@
  * rule means the same thing on every tier:
  *
  *   rule_cfg[rule] (enabled, level, action)  --  compiled from the policy by user space
+ *     -> another tier's hook for the operation?     rule_cfg[rule].tier names the one tier that judges
+ *                                                   it, so an operation is judged once (LSM hook and
+ *                                                   open tracepoint both loaded, for instance)
  *     -> exception for the container?               exempt[key] bit set: nothing happens
  *     -> recorded offender (process or container)? raise the level by one, take that level's action
  *     -> deny asked on a hook that cannot deny?      kill instead (never a silent downgrade to alert)
@@ -26,6 +29,32 @@
 #define HOOK_CAN_DENY (1 << 0)    /* the hook's return value refuses the operation */
 #define HOOK_CAN_SIGNAL (1 << 1)  /* bpf_send_signal() is allowed in this program type */
 #define HOOK_HOST_TASK (1 << 2)   /* the acting task is a host task working for a container */
+#define HOOK_LSM (1 << 3)         /* a BPF LSM hook: the operation has not happened yet */
+#define HOOK_LSM_GAP (1 << 4)     /* a route the rule's LSM hooks cannot see (bind mounts through
+				   * mount(2)): judged here even when the rule's tier is lsm */
+
+/* The tier of a hook: what the event reports, and what rule_cfg[rule].tier is compared with. */
+static __always_inline __u8 hook_tier(__u32 hook)
+{
+	if (hook & HOOK_LSM)
+		return TIER_LSM;
+	return (hook & HOOK_CAN_DENY) ? TIER_CGROUP : TIER_SIGNAL;
+}
+
+/*
+ * Whether this hook judges the rule. User space writes the tier the plan chose for each rule
+ * into rule_cfg (0: any hook). LSM hooks see operations before the tracepoint and cgroup hooks
+ * that watch the same ones, so each side leaves the other's rules alone: the operation is judged
+ * once, by the tier that was reported for the rule. The quarantine fast path is every hook's.
+ */
+static __always_inline bool hook_judges(struct aces_rule_cfg *rc, __u32 rule, __u32 hook)
+{
+	if (!rc->tier || rule == RULE_QUARANTINED_TASK)
+		return true;
+	if (rc->tier == TIER_LSM)
+		return hook & (HOOK_LSM | HOOK_LSM_GAP);
+	return !(hook & HOOK_LSM);
+}
 
 static __always_inline bool offender_live(struct aces_offender *o, struct aces_config *cfg, __u64 now)
 {
@@ -113,7 +142,7 @@ static __always_inline int decide(struct aces_event *ev, struct aces_config *cfg
 	if (!cfg || rule >= RULE_MAX)
 		return VERDICT_NONE;
 	rc = bpf_map_lookup_elem(&rule_cfg, &rule);
-	if (!rc || !rc->enabled)
+	if (!rc || !rc->enabled || !hook_judges(rc, rule, hook))
 		return VERDICT_NONE;
 	if (key) {
 		__u64 *mask = bpf_map_lookup_elem(&exempt, &key);
@@ -142,7 +171,7 @@ static __always_inline int decide(struct aces_event *ev, struct aces_config *cfg
 		action = ACT_KILL;
 	ev->level = level;
 	ev->policy_action = action;
-	ev->tier = (hook & HOOK_CAN_DENY) ? TIER_CGROUP : TIER_SIGNAL;
+	ev->tier = hook_tier(hook);
 
 	applied = action;
 	if (cfg->mode == MODE_MONITOR) {
@@ -173,7 +202,8 @@ static __always_inline int decide(struct aces_event *ev, struct aces_config *cfg
 		if (hook & HOOK_CAN_SIGNAL)
 			kill_current(ev->pid, ev->seq);
 		/* Where the program type cannot signal (cgroup hooks) the operation is refused and
-		 * user space kills the process (respond/): the event says so by its tier. */
+		 * user space kills the process (respond/): the event says so by its tier. LSM hooks
+		 * do both: the operation never happens and the process dies. */
 		if (hook & HOOK_CAN_DENY)
 			verdict = VERDICT_DENY;
 		break;

@@ -24,7 +24,10 @@ import { eventToJson, EVENT_SCHEMA, type ContainerInfo, type EnrichedEvent, type
 import { JsonLinesSink } from '../output/json-lines-sink.js';
 import { formatConsoleLine } from '../output/console-view.js';
 import { Metrics } from '../output/metrics.js';
-import { KEY_CGROUP_V1, KEY_CGROUP_V2, LEVEL_ATTEMPT, LEVEL_BREACH } from '../wire/constants.js';
+import {
+  KEY_CGROUP_V1, KEY_CGROUP_V2, LEVEL_ATTEMPT, LEVEL_BREACH, RUNTIME_BINARY, RUNTIME_SOCKET, TIER_CGROUP, TIER_LSM, TIER_SIGNAL,
+} from '../wire/constants.js';
+import { hostNamespaceInodes, runtimeBinaries, runtimeSockets } from '../kernel/host-objects.js';
 
 export interface DaemonOptions {
   mode?: 'enforce' | 'monitor';
@@ -45,6 +48,7 @@ export class StartupError extends Error {
 
 const DRAIN_MS = 50;
 const MAINTAIN_MS = 1000;
+const RUNTIME_RESCAN_MS = 5000;
 
 export class Daemon {
   private obj: AcesObject | undefined;
@@ -78,7 +82,8 @@ export class Daemon {
     }
     const policy = opts.policyPath ? readPolicyFile(opts.policyPath) : DEFAULT_POLICY;
     const effective: Policy = opts.mode ? { ...policy, mode: opts.mode } : policy;
-    const compiled = compilePolicy(effective);
+    // Checked before the kernel is probed: a broken policy fails fast and names its line.
+    compilePolicy(effective);
     const layout = detectCgroupLayout();
     const features = probeKernelFeatures();
     const plan = planTiers(RULES.map((r) => ({ name: r.name, tiers: r.tiers })), features);
@@ -86,6 +91,8 @@ export class Daemon {
       throw new StartupError('ACES_E_START_KERNEL', `this kernel cannot run ACES:\n  - ${plan.fatal.join('\n  - ')}\n` +
         'run `aces doctor` for the full report');
     }
+    // Default actions depend on the tier a rule got (a deny where LSM can refuse the operation).
+    const compiled = compilePolicy(effective, Object.fromEntries(plan.rules.map((r) => [r.rule, r.tier])));
     const d = new Daemon(opts, effective, compiled, features, plan, layout);
     await d.boot();
     return d;
@@ -107,6 +114,7 @@ export class Daemon {
     this.obj = obj;
     try {
       const root = hostRootIdentity();
+      const hostNs = hostNamespaceInodes();
       const values = policyMapValues(this.compiled);
       obj.writeConfig({
         mode: values.mode,
@@ -119,13 +127,18 @@ export class Daemon {
         host_ctrs: 0,
         host_root_dev: root.dev,
         host_root_ino: root.ino,
+        host_mntns: hostNs.mnt ?? 0,
+        pad1: 0,
       });
+      obj.writeHostNamespaces(Object.values(hostNs));
+      this.refreshRuntimeObjects(obj);
       // A rule whose tier is missing here is switched off in the kernel, and says so in the ready line.
       obj.writeRules(values.ruleCfg.map((r) => ({
         id: r.id,
         enabled: r.value.enabled === 1 && this.ruleEnforceable(ruleById(r.id)?.name ?? ''),
         level: r.value.level,
         action: r.value.action,
+        tier: this.ruleTierId(ruleById(r.id)?.name ?? ''),
       })));
       obj.writeNamespacedSysctls(NAMESPACED_SYSCTLS);
 
@@ -198,6 +211,8 @@ export class Daemon {
         responder.maintain();
         this.expireOffenders(obj);
       }, MAINTAIN_MS));
+      // Runtime sockets are recreated (new inodes) when a runtime restarts.
+      this.timers.push(setInterval(() => this.refreshRuntimeObjects(obj), RUNTIME_RESCAN_MS));
       if (this.opts.metrics) this.metricsServer = await m.serve(this.opts.metrics);
     } catch (err) {
       this.obj = undefined;
@@ -207,9 +222,22 @@ export class Daemon {
     this.writeReady();
   }
 
+  private refreshRuntimeObjects(obj: AcesObject): void {
+    obj.setRuntimeObjects([
+      ...runtimeBinaries().map((f) => ({ kind: RUNTIME_BINARY, dev: f.dev, ino: f.ino })),
+      ...runtimeSockets().map((f) => ({ kind: RUNTIME_SOCKET, dev: f.dev, ino: f.ino })),
+    ]);
+  }
+
   private ruleEnforceable(name: string): boolean {
     const t = this.plan.rules.find((r) => r.rule === name);
     return t !== undefined && t.tier !== 'unavailable';
+  }
+
+  /** TIER_* of the rule's planned tier, for rule_cfg: only that tier's hooks judge it (0: any). */
+  private ruleTierId(name: string): number {
+    const t = this.plan.rules.find((r) => r.rule === name)?.tier;
+    return t === 'lsm' ? TIER_LSM : t === 'cgroup' ? TIER_CGROUP : t === 'signal' ? TIER_SIGNAL : 0;
   }
 
   private expireOffenders(obj: AcesObject): void {

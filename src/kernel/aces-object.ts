@@ -8,7 +8,7 @@ import { native } from './native.js';
 import { bpfObjectPath } from './object-paths.js';
 import { programSpec } from './program-catalog.js';
 import {
-  aces_config, aces_offender, aces_offender_key, aces_rule_cfg, type RawConfig, type RawOffender,
+  aces_config, aces_file_key, aces_offender, aces_offender_key, aces_rule_cfg, type RawConfig, type RawOffender,
 } from '../wire/records.js';
 import { ACES_NAME_LEN, DROP_MAX, DROP_NAMES, OFFENDER_CONTAINER, OFFENDER_PROCESS, RULE_MAX } from '../wire/constants.js';
 
@@ -17,6 +17,8 @@ export interface RuleMapEntry {
   readonly enabled: boolean;
   readonly level: number;
   readonly action: number;
+  /** TIER_* the plan chose for the rule: only that tier's hooks judge it. 0 (default): any hook. */
+  readonly tier?: number;
 }
 
 export interface OffenderRecord {
@@ -133,7 +135,7 @@ export class AcesObject {
       const key = Buffer.alloc(4);
       key.writeUInt32LE(r.id);
       native.mapUpdate(this.h, 'rule_cfg', key, aces_rule_cfg.encode({
-        enabled: r.enabled ? 1 : 0, level: r.level, action: r.action, pad0: 0, pad1: 0,
+        enabled: r.enabled ? 1 : 0, level: r.level, action: r.action, tier: r.tier ?? 0, pad1: 0,
       }));
     }
   }
@@ -146,6 +148,27 @@ export class AcesObject {
       key.write(n);
       native.mapUpdate(this.h, 'ns_sysctls', key, Buffer.from([1]));
     }
+  }
+
+  /** Inode numbers of the host's namespaces (setns-host). */
+  writeHostNamespaces(inums: readonly number[]): void {
+    for (const n of inums) {
+      const k = Buffer.alloc(4);
+      k.writeUInt32LE(n);
+      native.mapUpdate(this.h, 'host_ns', k, Buffer.from([1]));
+    }
+  }
+
+  /** Replace the runtime binaries and sockets (kind RUNTIME_*) the kernel compares against. */
+  setRuntimeObjects(entries: readonly { kind: number; dev: number; ino: bigint }[]): void {
+    const want = new Map(entries.map((e) => {
+      const k = aces_file_key.encode({ kind: e.kind, dev: e.dev, ino: e.ino });
+      return [k.toString('hex'), k] as const;
+    }));
+    for (const k of native.mapKeys(this.h, 'runtime_objs')) {
+      if (!want.has(k.toString('hex'))) native.mapDelete(this.h, 'runtime_objs', k);
+    }
+    for (const k of want.values()) native.mapUpdate(this.h, 'runtime_objs', k, Buffer.from([1]));
   }
 
   setExemptMask(containerKey: bigint, mask: bigint): void {
@@ -228,7 +251,8 @@ export class AcesObject {
   mapMemoryBytes(): number {
     let total = 0;
     for (const m of ['events', 'aces_cfg', 'rule_cfg', 'exempt', 'host_ctrs', 'setup_tasks', 'offenders',
-      'quarantine', 'kill_pending', 'known_ctrs', 'ctr_fs', 'ns_sysctls', 'mount_args', 'drops', 'seq_counter']) {
+      'quarantine', 'kill_pending', 'known_ctrs', 'ctr_fs', 'ns_sysctls', 'mount_args', 'drops', 'seq_counter',
+      'umh_scripts', 'connect_fds', 'host_ns', 'runtime_objs']) {
       const i = native.mapInfo(this.h, m);
       total += i.type === 27 /* RINGBUF */ ? i.maxEntries : i.maxEntries * (i.keySize + i.valueSize * (i.perCpu ? native.numPossibleCpus() : 1));
     }

@@ -23,6 +23,8 @@ export interface KernelFeatures {
   readonly lsmList: string[];
   readonly lsmListed: boolean;
   readonly lsmLoadable: ProbeResult;
+  /** Per LSM hook the lsm tier uses (program-catalog.ts lsmHook): does a program on it load. */
+  readonly lsmHooks: Readonly<Record<string, ProbeResult>>;
   readonly trampolineLoadable: ProbeResult;
   readonly tpBtf: ProbeResult;
   readonly sendSignal: ProbeResult;
@@ -79,17 +81,38 @@ function probeProgram(prog: string, attachTo?: 'auto' | string): ProbeResult {
   }
 }
 
+/** The probe program of each LSM hook (bpf/probes.bpf.c); file_open's is lsmLoadable itself. */
+export const LSM_HOOK_PROBES: Readonly<Record<string, string>> = {
+  file_open: 'probe_lsm',
+  sb_kern_mount: 'probe_lsm_kmnt',
+  move_mount: 'probe_lsm_mvmnt',
+  bprm_check_security: 'probe_lsm_bprm',
+  path_mknod: 'probe_lsm_mknod',
+};
+
+/** Each hook loaded on its own, where LSM programs load at all (else each says why not). */
+function probeLsmHooks(lsmLoadable: ProbeResult): Record<string, ProbeResult> {
+  const out: Record<string, ProbeResult> = {};
+  for (const [hook, prog] of Object.entries(LSM_HOOK_PROBES)) {
+    if (!lsmLoadable.ok) out[hook] = { ok: false, detail: `BPF LSM not usable (${lsmLoadable.detail ?? 'not active'})` };
+    else out[hook] = prog === 'probe_lsm' ? lsmLoadable : probeProgram(prog);
+  }
+  return out;
+}
+
 export function probeKernelFeatures(): KernelFeatures {
   const tracefsProblem = ensureTracefs();
   const lsmList = readLsmList();
   const cgroupV2Path = findCgroupV2Mount();
   const btfOk = existsSync('/sys/kernel/btf/vmlinux');
+  const lsmLoadable = probeProgram('probe_lsm', 'auto');
   return {
     kernel: release(),
     btf: btfOk ? { ok: true } : { ok: false, detail: '/sys/kernel/btf/vmlinux missing (CONFIG_DEBUG_INFO_BTF)' },
     lsmList,
     lsmListed: lsmList.includes('bpf'),
-    lsmLoadable: probeProgram('probe_lsm', 'auto'),
+    lsmLoadable,
+    lsmHooks: probeLsmHooks(lsmLoadable),
     trampolineLoadable: probeProgram('probe_fentry', 'auto'),
     tpBtf: probeProgram('probe_tp_btf'),
     sendSignal: probeProgram('probe_send_signal'),

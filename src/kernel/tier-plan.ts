@@ -5,7 +5,7 @@
  * printed by `aces doctor` and in the ready line.
  */
 import type { KernelFeatures } from './feature-probe.js';
-import { BASE_PROGRAMS, RULE_PROGRAMS } from './program-catalog.js';
+import { BASE_PROGRAMS, RULE_PROGRAMS, programSpec } from './program-catalog.js';
 
 export type PlannedTier = 'lsm' | 'cgroup' | 'signal' | 'detect' | 'unavailable';
 
@@ -46,6 +46,17 @@ function tierAvailable(tier: string, f: KernelFeatures): { ok: boolean; why?: st
   }
 }
 
+/** The first LSM hook among progs that does not load here, described; undefined when all do. */
+function missingLsmHook(progs: readonly string[], f: KernelFeatures): string | undefined {
+  for (const p of progs) {
+    const hook = programSpec(p).lsmHook;
+    if (hook === undefined) continue;
+    const r = f.lsmHooks[hook];
+    if (!r?.ok) return `hook ${hook} does not load (${r?.detail ?? 'not probed'})`;
+  }
+  return undefined;
+}
+
 export function planTiers(rules: readonly RuleTierInput[], f: KernelFeatures): TierPlan {
   const fatal: string[] = [];
   if (!f.btf.ok) fatal.push(`kernel has no BTF: ${f.btf.detail}`);
@@ -64,6 +75,11 @@ export function planTiers(rules: readonly RuleTierInput[], f: KernelFeatures): T
       const progs = byTier[tier as 'lsm' | 'cgroup' | 'signal'];
       if (!progs) continue;
       const avail = tierAvailable(tier, f);
+      const missingHook = avail.ok && tier === 'lsm' ? missingLsmHook(progs, f) : undefined;
+      if (missingHook) {
+        notes.push(`lsm: ${missingHook}`);
+        continue;
+      }
       const progOk = tier !== 'cgroup' || progs.every((p) =>
         p === 'sysctl_write' ? f.cgroupSysctl.ok : p === 'device_access' ? f.cgroupDevice.ok : true);
       if (avail.ok && progOk) {

@@ -14,7 +14,7 @@ import {
   type PolicyIssue,
   type PolicyMode,
 } from './policy-schema.js';
-import { RULES, ruleByName } from './rules.js';
+import { RULES, ruleByName, type Rule, type RuleTier } from './rules.js';
 
 /**
  * Action for an event whose level was raised by escalation (aces_config.level_action), when the
@@ -51,11 +51,13 @@ const NS_PER_SECOND = 1_000_000_000n;
 
 /**
  * Resolves every rule's enabled flag, level and action (rule override, else `levels` for the
- * rule's level, else the rule's default action) and compiles the exceptions. Throws
- * {@link PolicyError} (ACES_E_POLICY_INVALID) for a policy built in code that names an unknown
- * rule or holds a value the schema does not allow; a parsed policy never does.
+ * rule's level, else the rule's default action on the tier that enforces it, else its default
+ * action) and compiles the exceptions. `ruleTiers` (rule name -> tier, from the kernel's tier
+ * plan) is an input like the policy: without it every rule takes its tier-independent default.
+ * Throws {@link PolicyError} (ACES_E_POLICY_INVALID) for a policy built in code that names an
+ * unknown rule or holds a value the schema does not allow; a parsed policy never does.
  */
-export function compilePolicy(p: Policy): CompiledPolicy {
+export function compilePolicy(p: Policy, ruleTiers: Readonly<Record<string, string>> = {}): CompiledPolicy {
   checkBuiltPolicy(p);
   const rules = [...RULES]
     .sort((a, b) => a.id - b.id)
@@ -67,7 +69,7 @@ export function compilePolicy(p: Policy): CompiledPolicy {
         name: rule.name,
         enabled: o.enabled ?? true,
         level,
-        action: o.action ?? p.levels[level] ?? rule.defaultAction,
+        action: o.action ?? p.levels[level] ?? tierDefault(rule, ruleTiers[rule.name]) ?? rule.defaultAction,
       };
     });
   const levelActions = Object.freeze({
@@ -87,6 +89,11 @@ export function compilePolicy(p: Policy): CompiledPolicy {
     rules,
     exceptions,
   };
+}
+
+function tierDefault(rule: Rule, tier: string | undefined): ActionName | undefined {
+  if (tier === undefined || rule.tierDefaultActions === undefined) return undefined;
+  return rule.tierDefaultActions[tier as RuleTier];
 }
 
 /** struct aces_rule_cfg, field for field. */

@@ -27,6 +27,7 @@ export const EVF_OFFENDER = 1 << 2;
 export const EVF_ESCALATED = 1 << 3;
 export const EVF_RECORDED = 1 << 4;
 export const EVF_HOST_TASK = 1 << 5;
+export const EVF_IO_URING = 1 << 6;
 
 export const KEY_CGROUP_V2 = 0;
 export const KEY_CGROUP_V1 = 1;
@@ -45,6 +46,9 @@ export const DROP_NAMES = ['ringbuf', 'offender', 'quarantine', 'kill_pending', 
 
 export const OFFENDER_PROCESS = 1;
 export const OFFENDER_CONTAINER = 2;
+
+export const RUNTIME_BINARY = 1;
+export const RUNTIME_SOCKET = 2;
 
 export const CTR_FS_SUPER = 1;
 export const CTR_FS_LAYER = 2;

@@ -4,7 +4,7 @@
  */
 import {
   ACES_WIRE_VERSION, ACTION_NAMES, REC_CONTAINER, REC_EVENT, REC_EXIT, TIER_NAMES,
-  EVF_MONITOR, EVF_FAST_PATH, EVF_OFFENDER, EVF_ESCALATED, EVF_RECORDED, EVF_HOST_TASK,
+  EVF_MONITOR, EVF_FAST_PATH, EVF_OFFENDER, EVF_ESCALATED, EVF_RECORDED, EVF_HOST_TASK, EVF_IO_URING,
   type ActionName, type TierName,
 } from './constants.js';
 import { aces_container, aces_event, aces_exit } from './records.js';
@@ -24,6 +24,7 @@ export interface KernelEvent {
   escalated: boolean;
   recorded: boolean;
   hostTask: boolean;
+  ioUring: boolean;
   tsEntry: bigint;
   tsDecision: bigint;
   containerKey: bigint;
@@ -100,6 +101,7 @@ export function decodeRecord(buf: Buffer): KernelRecord {
         escalated: (r.flags & EVF_ESCALATED) !== 0,
         recorded: (r.flags & EVF_RECORDED) !== 0,
         hostTask: (r.flags & EVF_HOST_TASK) !== 0,
+        ioUring: (r.flags & EVF_IO_URING) !== 0,
         tsEntry: r.ts_entry,
         tsDecision: r.ts_decision,
         containerKey: r.container_key,

@@ -44,21 +44,22 @@ export const aces_container = new StructCodec<RawContainer>('aces_container', [
 export interface RawConfig extends Record<string, number | bigint | number[]> {
   mode: number; key_source: number; key_subsys_id: number; wakeup_level: number;
   offender_ttl_ns: bigint; quarantine_on: number; level_action: number[]; host_ctrs: number;
-  host_root_dev: number; host_root_ino: bigint;
+  host_root_dev: number; host_root_ino: bigint; host_mntns: number; pad1: number;
 }
 export const aces_config = new StructCodec<RawConfig>('aces_config', [
   { name: 'mode', type: 'u32' }, { name: 'key_source', type: 'u32' }, { name: 'key_subsys_id', type: 'u32' },
   { name: 'wakeup_level', type: 'u32' }, { name: 'offender_ttl_ns', type: 'u64' },
   { name: 'quarantine_on', type: 'u32' }, { name: 'level_action', type: { u8array: 4 } },
   { name: 'host_ctrs', type: 'u32' }, { name: 'host_root_dev', type: 'u32' }, { name: 'host_root_ino', type: 'u64' },
+  { name: 'host_mntns', type: 'u32' }, { name: 'pad1', type: 'u32' },
 ]);
 
 export interface RawRuleCfg extends Record<string, number> {
-  enabled: number; level: number; action: number; pad0: number; pad1: number;
+  enabled: number; level: number; action: number; tier: number; pad1: number;
 }
 export const aces_rule_cfg = new StructCodec<RawRuleCfg>('aces_rule_cfg', [
   { name: 'enabled', type: 'u8' }, { name: 'level', type: 'u8' }, { name: 'action', type: 'u8' },
-  { name: 'pad0', type: 'u8' }, { name: 'pad1', type: 'u32' },
+  { name: 'tier', type: 'u8' }, { name: 'pad1', type: 'u32' },
 ]);
 
 export interface RawOffenderKey extends Record<string, number | bigint> { kind: number; pad0: number; id: bigint }
@@ -79,8 +80,13 @@ export const aces_ctr_fs_key = new StructCodec<RawCtrFsKey>('aces_ctr_fs_key', [
   { name: 'kind', type: 'u32' }, { name: 'dev', type: 'u32' }, { name: 'ino', type: 'u64' },
 ]);
 
+export interface RawFileKey extends Record<string, number | bigint> { kind: number; dev: number; ino: bigint }
+export const aces_file_key = new StructCodec<RawFileKey>('aces_file_key', [
+  { name: 'kind', type: 'u32' }, { name: 'dev', type: 'u32' }, { name: 'ino', type: 'u64' },
+]);
+
 /** Every struct the layout test checks against the BTF of bpf/build/layout.bpf.o. */
 export const WIRE_STRUCTS = [
   aces_event, aces_exit, aces_container, aces_config, aces_rule_cfg, aces_offender_key, aces_offender,
-  aces_ctr_fs_key,
+  aces_ctr_fs_key, aces_file_key,
 ] as const;

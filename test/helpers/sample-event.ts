@@ -19,6 +19,7 @@ export function sampleEvent(over: Partial<KernelEvent> = {}): KernelEvent {
     escalated: true,
     recorded: true,
     hostTask: false,
+    ioUring: false,
     tsEntry: 1250952346053n,
     tsDecision: 1250952361066n,
     containerKey: 188n,

@@ -27,6 +27,7 @@ test('the docs/events.md example round-trips field by field', () => {
     mode: 'enforce',
     monitor: false,
     decided_by: 'full_check',
+    via: 'syscall',
     offender: true,
     escalated: true,
     recorded: true,

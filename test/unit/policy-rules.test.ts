@@ -55,26 +55,49 @@ test('ids and names are unique, ids fit the exemption mask, names are kebab-case
 });
 
 test('catalogue defaults match the brief', () => {
-  const want: Array<[string, number, number, string, string[]]> = [
-    ['cgroup-v1-mount', 1, 2, 'kill', ['signal']],
-    ['release-agent-write', 2, 2, 'kill', ['signal']],
-    ['release-agent-read', 3, 1, 'alert', ['signal']],
-    ['sysctl-host-write', 4, 2, 'deny', ['cgroup']],
-    ['binfmt-misc-write', 5, 2, 'kill', ['signal']],
-    ['sysrq-trigger-write', 6, 2, 'kill', ['signal']],
-    ['blockdev-mount', 7, 2, 'quarantine', ['signal']],
-    ['blockdev-mknod', 8, 2, 'deny', ['cgroup']],
-    ['blockdev-open', 9, 2, 'deny', ['cgroup']],
-    ['umh-container-exec', 10, 3, 'quarantine', ['signal']],
-    ['quarantined-task', 11, 3, 'kill', ['signal']],
+  const want: Array<[string, number, number, string, string[], string]> = [
+    ['cgroup-v1-mount', 1, 2, 'kill', ['signal'], 'filesystem'],
+    ['release-agent-write', 2, 2, 'kill', ['signal'], 'filesystem'],
+    ['release-agent-read', 3, 1, 'alert', ['signal'], 'filesystem'],
+    ['sysctl-host-write', 4, 2, 'deny', ['cgroup'], 'filesystem'],
+    ['binfmt-misc-write', 5, 2, 'kill', ['signal'], 'filesystem'],
+    ['sysrq-trigger-write', 6, 2, 'kill', ['signal'], 'filesystem'],
+    ['blockdev-mount', 7, 2, 'quarantine', ['signal'], 'filesystem'],
+    ['blockdev-mknod', 8, 2, 'deny', ['cgroup'], 'filesystem'],
+    ['blockdev-open', 9, 2, 'deny', ['cgroup'], 'filesystem'],
+    ['umh-container-exec', 10, 3, 'quarantine', ['signal'], 'filesystem'],
+    ['quarantined-task', 11, 3, 'kill', ['signal'], 'filesystem'],
+    ['setns-host', 12, 2, 'kill', ['signal'], 'namespace'],
+    ['foreign-mount-open', 13, 2, 'kill', ['signal'], 'namespace'],
+    ['signal-host', 14, 2, 'kill', ['signal'], 'namespace'],
+    ['proc-foreign-read', 15, 1, 'alert', ['signal'], 'namespace'],
+    ['keyctl-host', 16, 2, 'kill', ['signal'], 'namespace'],
+    ['ptrace-foreign', 17, 2, 'kill', ['signal'], 'privilege'],
+    ['proc-mem-write', 18, 2, 'kill', ['signal'], 'privilege'],
+    ['cred-rise', 19, 3, 'quarantine', ['signal'], 'privilege'],
+    ['host-ns-held', 20, 3, 'quarantine', ['signal'], 'privilege'],
+    ['userns-mount', 21, 2, 'kill', ['signal'], 'privilege'],
+    ['open-by-handle', 22, 2, 'kill', ['signal'], 'filesystem'],
+    ['host-root-chroot', 23, 2, 'kill', ['signal'], 'filesystem'],
+    ['runtime-binary-write', 24, 2, 'kill', ['signal'], 'runtime'],
+    ['runtime-socket', 25, 2, 'kill', ['signal'], 'runtime'],
+    ['exec-cwd-outside', 26, 3, 'quarantine', ['signal'], 'runtime'],
+    ['bpf-load', 27, 2, 'kill', ['signal'], 'kernel'],
+    ['kernel-fs-mount', 28, 2, 'kill', ['signal'], 'kernel'],
+    ['syslog-read', 29, 2, 'kill', ['signal'], 'kernel'],
+    ['cgroup-root-move', 30, 2, 'kill', ['signal'], 'kernel'],
+    ['perf-system-wide', 31, 2, 'kill', ['signal'], 'kernel'],
   ];
   assert.equal(RULES.length, want.length);
-  for (const [name, id, level, action, tiers] of want) {
+  for (const [name, id, level, action, tiers, family] of want) {
     const r = ruleByName(name);
     assert.ok(r, name);
-    assert.deepEqual([r.id, r.defaultLevel, r.defaultAction, [...r.tiers], r.family, r.attack], [id, level, action, tiers, 'filesystem', 'T1611'], name);
+    // The LSM tier (issue 4) comes first where a hook fits; the fallback tiers are checked here.
+    const fallback = r.tiers.filter((t) => t !== 'lsm');
+    assert.deepEqual([r.id, r.defaultLevel, r.defaultAction, fallback, r.family, r.attack], [id, level, action, tiers, family, 'T1611'], name);
   }
 });
+
 
 test('no rule defaults to deny without a tier that can deny', () => {
   for (const r of RULES) if (r.defaultAction === 'deny') assert.ok(ruleCanDeny(r), r.name);

@@ -5,6 +5,11 @@ import assert from 'node:assert/strict';
 import { planTiers } from '../../src/kernel/tier-plan.js';
 import type { KernelFeatures } from '../../src/kernel/feature-probe.js';
 import { RULES } from '../../src/policy/rules.js';
+import { LSM_HOOK_PROBES } from '../../src/kernel/feature-probe.js';
+import { PROGRAMS, RULE_PROGRAMS } from '../../src/kernel/program-catalog.js';
+import { compilePolicy } from '../../src/policy/compile-policy.js';
+import { DEFAULT_POLICY } from '../../src/policy/default-policy.js';
+import type { Policy } from '../../src/policy/policy-schema.js';
 
 const ok = { ok: true };
 const no = (detail: string) => ({ ok: false, detail });
@@ -12,6 +17,7 @@ const no = (detail: string) => ({ ok: false, detail });
 function features(over: Partial<KernelFeatures> = {}): KernelFeatures {
   return {
     kernel: '6.18', btf: ok, lsmList: ['bpf'], lsmListed: true, lsmLoadable: no('bpf_object__load: EPERM'),
+    lsmHooks: Object.fromEntries(Object.keys(LSM_HOOK_PROBES).map((h) => [h, no('BPF LSM not usable')])),
     trampolineLoadable: no('EPERM'), tpBtf: ok, sendSignal: ok, syscallTracepoints: ok,
     cgroupV2: { ok: true, path: '/sys/fs/cgroup/unified' }, cgroupSysctl: ok, cgroupDevice: ok, ...over,
   };
@@ -42,4 +48,86 @@ test('missing BTF, tp_btf, send_signal or tracefs are fatal with the reason', ()
   assert.match(planTiers(rules, features({ tpBtf: no('EINVAL') })).fatal.join(), /tp_btf/);
   assert.match(planTiers(rules, features({ sendSignal: no('EINVAL') })).fatal.join(), /send_signal/);
   assert.match(planTiers(rules, features({ syscallTracepoints: no('no tracefs') })).fatal.join(), /tracefs/);
+});
+
+/** A kernel booted with bpf in lsm= (Debian's 6.1 and 6.12 in the vm tier). */
+function lsmKernel(over: Partial<KernelFeatures> = {}): KernelFeatures {
+  return features({
+    kernel: '6.12', lsmLoadable: ok,
+    lsmHooks: Object.fromEntries(Object.keys(LSM_HOOK_PROBES).map((h) => [h, ok])), ...over,
+  });
+}
+
+const LSM_RULES = ['cgroup-v1-mount', 'release-agent-write', 'release-agent-read', 'binfmt-misc-write',
+  'sysrq-trigger-write', 'blockdev-mount', 'blockdev-mknod', 'umh-container-exec'];
+
+test('every lsm program names a hook that feature-probe probes', () => {
+  for (const p of PROGRAMS.filter((x) => x.needs === 'lsm')) {
+    assert.ok(p.lsmHook && p.lsmHook in LSM_HOOK_PROBES, `${p.name}: hook ${p.lsmHook} not probed`);
+    assert.ok(p.name.length <= 15, `${p.name} is longer than 15 characters`);
+  }
+  for (const r of RULES) {
+    assert.equal(r.tiers.includes('lsm'), RULE_PROGRAMS[r.name]?.lsm !== undefined, `${r.name}: tiers and programs disagree on lsm`);
+  }
+});
+
+test('LSM kernel: the rules with a hook go to lsm, the others keep their tier', () => {
+  const p = planTiers(rules, lsmKernel());
+  const t = Object.fromEntries(p.rules.map((r) => [r.rule, r.tier]));
+  for (const r of LSM_RULES) assert.equal(t[r], 'lsm', r);
+  assert.equal(t['sysctl-host-write'], 'cgroup');
+  assert.equal(t['blockdev-open'], 'cgroup');
+  assert.equal(t['quarantined-task'], 'signal');
+  for (const prog of ['lsm_file_open', 'lsm_kern_mount', 'lsm_move_mount', 'lsm_bprm_check', 'lsm_path_mknod']) {
+    assert.ok(p.programs.includes(prog), prog);
+  }
+  // Bind mounts through mount(2) stay with the mount tracepoints on the lsm tier.
+  const mount = p.rules.find((r) => r.rule === 'cgroup-v1-mount')!;
+  assert.ok(mount.programs.includes('mount_exit'));
+  assert.equal(mount.note, undefined, 'no note when the first tier was taken');
+});
+
+test('no BPF LSM (this machine): no lsm program is loaded, and each lsm rule says why', () => {
+  const p = planTiers(rules, features());
+  assert.deepEqual(p.programs.filter((x) => x.startsWith('lsm_')), []);
+  const t = Object.fromEntries(p.rules.map((r) => [r.rule, r]));
+  assert.equal(t['release-agent-write']!.tier, 'signal');
+  assert.equal(t['blockdev-mknod']!.tier, 'cgroup');
+  assert.match(t['release-agent-write']!.note ?? '', /lsm: BPF LSM not usable \(listed in \/sys\/kernel\/security\/lsm but bpf_object__load: EPERM\)/);
+});
+
+test('a missing LSM hook sends only the rules that need it to their next tier', () => {
+  const hooks = { ...lsmKernel().lsmHooks, path_mknod: no('bpf_object__load: ESRCH') };
+  const p = planTiers(rules, lsmKernel({ lsmHooks: hooks }));
+  const t = Object.fromEntries(p.rules.map((r) => [r.rule, r]));
+  assert.equal(t['blockdev-mknod']!.tier, 'cgroup');
+  assert.match(t['blockdev-mknod']!.note ?? '', /path_mknod/);
+  assert.equal(t['release-agent-write']!.tier, 'lsm');
+  assert.ok(!p.programs.includes('lsm_path_mknod'));
+});
+
+test('default actions follow the tier: deny where LSM refuses, kill or quarantine where only signals act', () => {
+  const tiersOf = (f: KernelFeatures): Record<string, string> =>
+    Object.fromEntries(planTiers(rules, f).rules.map((r) => [r.rule, r.tier]));
+  const actions = (pol: Policy, f: KernelFeatures): Record<string, string> =>
+    Object.fromEntries(compilePolicy(pol, tiersOf(f)).rules.map((r) => [r.name, r.action]));
+
+  const onLsm = actions(DEFAULT_POLICY, lsmKernel());
+  for (const r of ['cgroup-v1-mount', 'release-agent-write', 'binfmt-misc-write', 'sysrq-trigger-write', 'blockdev-mount']) {
+    assert.equal(onLsm[r], 'deny', r);
+  }
+  assert.equal(onLsm['release-agent-read'], 'alert');
+  assert.equal(onLsm['umh-container-exec'], 'quarantine');
+
+  const onSignal = actions(DEFAULT_POLICY, features());
+  assert.equal(onSignal['blockdev-mount'], 'quarantine');
+  assert.equal(onSignal['release-agent-write'], 'kill');
+  assert.deepEqual(actions(DEFAULT_POLICY, features()), Object.fromEntries(compilePolicy(DEFAULT_POLICY).rules.map((r) => [r.name, r.action])),
+    'without LSM the tier defaults change nothing');
+
+  // What a policy says wins over the tier default: a rule's action, then its level's.
+  const pol: Policy = { ...DEFAULT_POLICY, levels: { 2: 'kill' }, rules: { 'blockdev-mount': { action: 'quarantine' } } };
+  const custom = actions(pol, lsmKernel());
+  assert.equal(custom['blockdev-mount'], 'quarantine');
+  assert.equal(custom['release-agent-write'], 'kill');
 });

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Is this container task still what it was? Two breach signatures (level 3), checked at the hooks
+ * a container task passes (exec, open, the issue-3 syscall hooks), against a baseline taken at
+ * its last legitimate transition (exec, fork, first sight):
+ *   - its credentials rose: a kernel exploit's commit_creds(prepare_kernel_cred(0)) gives uid 0
+ *     and full capabilities in the middle of a system call. Legitimate rises happen at exec
+ *     (setuid/setgid/file capabilities: the kernel sets bprm->secureexec) or need privilege already
+ *     held (a set*uid() back to a saved root uid needs uid/suid 0 or CAP_SETUID; capset() cannot
+ *     raise the permitted set). A new user namespace gives full capabilities inside it: the
+ *     baseline follows the user namespace, except a move back towards the initial one.
+ *   - it now holds the host's mount namespace or the host's root directory and did not at its
+ *     baseline (switch_task_namespaces(init_nsproxy), a chroot into a bind-mounted host root).
+ *     A pid-namespace sandbox started from the host holds them from the start: not a change.
+ */
+#ifndef ACES_LIB_INTEGRITY_BPF_H
+#define ACES_LIB_INTEGRITY_BPF_H
+
+#define CAP_SETUID 7
+
+/* The task holds the host's mount namespace or the host's root directory. */
+static __always_inline bool holds_host_ns(struct task_struct *t, struct aces_config *cfg)
+{
+	if (cfg->host_mntns && BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum) == cfg->host_mntns)
+		return true;
+	struct dentry *root = BPF_CORE_READ(t, fs, root.dentry);
+	return BPF_CORE_READ(root, d_inode, i_ino) == cfg->host_root_ino &&
+	       BPF_CORE_READ(root, d_sb, s_dev) == cfg->host_root_dev;
+}
+
+static __always_inline void integrity_snapshot(struct task_struct *t, struct aces_config *cfg,
+					       struct cred_base *b)
+{
+	const struct cred *c = BPF_CORE_READ(t, cred);
+
+	b->cap_permitted = BPF_CORE_READ(c, cap_permitted.val);
+	b->user_ns = (__u64)BPF_CORE_READ(c, user_ns);
+	b->uid = BPF_CORE_READ(c, uid.val);
+	b->euid = BPF_CORE_READ(c, euid.val);
+	b->suid = BPF_CORE_READ(c, suid.val);
+	b->host = holds_host_ns(t, cfg);
+	b->valid = 1;
+}
+
+static __always_inline bool creds_rose(struct cred_base *was, struct cred_base *now)
+{
+	if (now->user_ns != was->user_ns) {
+		struct user_namespace *ns = (void *)now->user_ns;
+		struct user_namespace *old = (void *)was->user_ns;
+
+		return BPF_CORE_READ(ns, level) < BPF_CORE_READ(old, level);
+	}
+	bool could_setuid = was->uid == 0 || was->suid == 0 || was->euid == 0 ||
+			    (was->cap_permitted & (1ULL << CAP_SETUID));
+	if (now->euid == 0 && was->euid != 0 && !could_setuid)
+		return true;
+	return (now->cap_permitted & ~was->cap_permitted) != 0;
+}
+
+/*
+ * Returns the breach rule (RULE_CRED_RISE, RULE_HOST_NS_HELD) or 0. When there is none the
+ * current state becomes the baseline (lowered privileges, a new user namespace).
+ * secure_exec: called at an exec the kernel marked secure: risen credentials are legitimate.
+ */
+static __always_inline __u16 integrity_breach(struct task_struct *t, struct aces_config *cfg, bool secure_exec)
+{
+	struct cred_base *b = bpf_task_storage_get(&cred_bases, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	struct cred_base now = {};
+
+	if (!b)
+		return 0;
+	integrity_snapshot(t, cfg, &now);
+	if (!b->valid) {
+		*b = now;
+		return 0;
+	}
+	if (now.host && !b->host)
+		return RULE_HOST_NS_HELD;
+	if (!secure_exec && creds_rose(b, &now))
+		return RULE_CRED_RISE;
+	*b = now;
+	return 0;
+}
+
+/* A child starts from its parent's baseline. */
+static __always_inline void integrity_inherit(struct task_struct *parent, struct task_struct *child)
+{
+	struct cred_base *pb = bpf_task_storage_get(&cred_bases, parent, 0, 0);
+	struct cred_base *cb;
+
+	if (!pb)
+		return;
+	cb = bpf_task_storage_get(&cred_bases, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (cb)
+		*cb = *pb;
+}
+
+#endif

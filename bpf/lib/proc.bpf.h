@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* procfs objects: the task behind a /proc/<pid>/... inode, and whether a task belongs to the
+ * same container as another. */
+#ifndef ACES_LIB_PROC_BPF_H
+#define ACES_LIB_PROC_BPF_H
+
+/* The task a procfs per-task inode belongs to (its struct pid's first PIDTYPE_PID task), or
+ * NULL for procfs inodes that are not per-task (/proc/sys, /proc/meminfo: pid is NULL). */
+static __always_inline struct task_struct *proc_inode_task(struct inode *inode)
+{
+	struct proc_inode *pi = (void *)inode - bpf_core_field_offset(struct proc_inode, vfs_inode);
+	struct pid *pid = BPF_CORE_READ(pi, pid);
+	struct hlist_node *first;
+
+	if (!pid)
+		return NULL;
+	first = BPF_CORE_READ(pid, tasks[PIDTYPE_PID].first);
+	if (!first)
+		return NULL;
+	return (void *)first - bpf_core_field_offset(struct task_struct, pid_links[PIDTYPE_PID]);
+}
+
+/* Same process, or a container task of the same container. */
+static __always_inline bool task_same_container(struct task_struct *other, struct task_struct *self,
+						__u64 self_key, struct aces_config *cfg)
+{
+	if (BPF_CORE_READ(other, tgid) == BPF_CORE_READ(self, tgid))
+		return true;
+	if (!task_is_container(other, cfg))
+		return false;
+	return task_container_key(other, cfg) == self_key;
+}
+
+#endif
