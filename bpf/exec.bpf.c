@@ -22,6 +22,8 @@
  * also checks what a helper opens: the host shell opening the container's script.
  *
  *   iter/task                  start-up seeding of containers already running
+ *   tp_btf/cgroup_mkdir        a container's cgroup is created: user space names it before it runs
+ *   tp_btf/cgroup_attach_task  runtime set-up marking for host-pid containers
  *
  * Minimum kernel: 5.5 (tp_btf). Older layouts handled by CO-RE where noted.
  */
@@ -174,6 +176,12 @@ int BPF_PROG(exec_sched_exec, struct task_struct *p, pid_t old_pid, struct linux
 		container_exec(p, bprm, cfg, ts);
 		return 0;
 	}
+	/* Set-up marks of tasks that migrated into a cgroup (host-pid containers) end here too. */
+	__u32 tid0 = BPF_CORE_READ(p, pid);
+	__u32 old0 = old_pid;
+	bpf_map_delete_elem(&setup_tasks, &tid0);
+	if (old0 != tid0)
+		bpf_map_delete_elem(&setup_tasks, &old0);
 	if (task_is_container(p, cfg)) {
 		container_exec(p, bprm, cfg, ts);
 		return 0;
@@ -192,8 +200,11 @@ int BPF_PROG(exec_sched_fork, struct task_struct *parent, struct task_struct *ch
 	bool parent_ctr = task_is_container(parent, cfg);
 
 	if (!parent_ctr) {
-		/* Entering a container pid namespace from outside: runtime set-up until it execs. */
-		if (task_pid_level(child) > 0) {
+		/* Entering a container pid namespace from outside, or forked by a set-up task (runc's
+		 * init chain after joining a host-pid container's cgroup): runtime set-up until it
+		 * execs. */
+		__u32 ptid = BPF_CORE_READ(parent, pid);
+		if (task_pid_level(child) > 0 || bpf_map_lookup_elem(&setup_tasks, &ptid)) {
 			__u32 tid = BPF_CORE_READ(child, pid);
 			__u8 one = 1;
 
@@ -265,5 +276,42 @@ int iter_seed_tasks(struct bpf_iter__task *ctx)
 	if (!task_is_container(t, cfg))
 		return 0;
 	container_seen(t, task_container_key(t, cfg), cfg, bpf_ktime_get_ns());
+	return 0;
+}
+
+/* A new cgroup: a container is about to start (runc creates its cgroups, then starts its first
+ * program). User space learns the container's identity now, before any of its code runs:
+ * policy exceptions, and the cgroups of containers that share the host pid namespace. */
+SEC("tp_btf/cgroup_mkdir")
+int BPF_PROG(exec_cg_mkdir, struct cgroup *cgrp, const char *path)
+{
+	struct aces_cgroup rec = {
+		.kind = REC_CGROUP,
+		.version = ACES_WIRE_VERSION,
+		.hierarchy_id = BPF_CORE_READ(cgrp, root, hierarchy_id),
+		.cgroup_id = BPF_CORE_READ(cgrp, kn, id),
+		.ts = bpf_ktime_get_ns(),
+	};
+
+	bpf_probe_read_kernel_str(rec.path, sizeof(rec.path), path);
+	if (bpf_ringbuf_output(&events, &rec, sizeof(rec), 0))
+		count_drop(DROP_RINGBUF);
+	return 0;
+}
+
+/* A task that is not a container task moving into a cgroup (runc init joining a new container's
+ * cgroups, docker exec): runtime set-up until its next exec. Only matters for containers that
+ * share the host pid namespace; pid-namespace containers are marked at fork. */
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(exec_cg_attach, struct cgroup *dst, const char *path, struct task_struct *task, bool threadgroup)
+{
+	struct aces_config *cfg = get_config();
+
+	if (!cfg || task_is_container(task, cfg))
+		return 0;
+	__u32 tid = BPF_CORE_READ(task, pid);
+	__u8 one = 1;
+	if (bpf_map_update_elem(&setup_tasks, &tid, &one, BPF_ANY))
+		count_drop(DROP_SETUP);
 	return 0;
 }

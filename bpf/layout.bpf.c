@@ -13,5 +13,6 @@ struct aces_offender_key layout_offender_key SEC(".data.layout");
 struct aces_offender layout_offender SEC(".data.layout");
 struct aces_ctr_fs_key layout_ctr_fs_key SEC(".data.layout");
 struct aces_file_key layout_file_key SEC(".data.layout");
+struct aces_cgroup layout_cgroup SEC(".data.layout");
 
 char LICENSE[] SEC("license") = "GPL";

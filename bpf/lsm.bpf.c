@@ -12,10 +12,12 @@
  *   open(2), openat2, io_uring OPENAT -> do_dentry_open -> security_file_open  -> lsm_file_open
  *     release_agent / notify_on_release, binfmt_misc, /proc/sysrq-trigger: the open fails
  *   mount(2) new mount -> do_new_mount_fc -> security_sb_kern_mount(sb)      -> lsm_kern_mount
+ *   fsconfig(FSCONFIG_CMD_CREATE) -> vfs_cmd_create -> security_sb_kern_mount(sb)
  *     the superblock exists (also a reused one: an already mounted host disk), the mount does
- *     not yet: cgroup-v1 and block-device mounts fail before they are attached anywhere
- *   fsmount / open_tree(CLONE) + move_mount -> security_move_mount(from, to)  -> lsm_move_mount
- *     the detached mount (its own anonymous namespace) is refused its place in the tree
+ *     not yet: cgroup-v1 and block-device mounts fail before they are attached anywhere, and
+ *     the new mount API fails before fsmount() can make even a detached mount
+ *   open_tree(OPEN_TREE_CLONE) + move_mount -> security_move_mount(from, to)  -> lsm_move_mount
+ *     a detached copy of a mount (its own anonymous namespace) is refused its place in the tree
  *   mount(2) MS_BIND: security_sb_mount only gets the source as a string, which BPF cannot
  *     resolve; mount.bpf.c's tracepoints judge those after the fact (HOOK_LSM_GAP)
  *   execve / kernel_execve -> search_binary_handler -> security_bprm_check  -> lsm_bprm_check

@@ -9,9 +9,15 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+/* file_open calls seen while probe_lsm is attached. A kernel built with BPF LSM but booted
+ * without bpf among its active LSMs (lsm=) lets the program load and attach and never runs it:
+ * only a hit proves that lsm/ programs enforce anything. */
+__u64 probe_lsm_hits;
+
 SEC("lsm/file_open")
 int BPF_PROG(probe_lsm, struct file *file)
 {
+	__sync_fetch_and_add(&probe_lsm_hits, 1);
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #define REC_EVENT 1       /* struct aces_event: an escape event and its verdict */
 #define REC_EXIT 2        /* struct aces_exit: a task that ACES killed has exited */
 #define REC_CONTAINER 3   /* struct aces_container: a container key seen for the first time */
+#define REC_CGROUP 4      /* struct aces_cgroup: a cgroup was created (container start, before exec) */
 
 /* Rule ids: stable, never reused. Names live in src/policy/rules.ts. */
 #define RULE_CGROUP_V1_MOUNT 1
@@ -147,6 +148,16 @@ struct aces_container {
 	__u32 pidns;
 	__u32 mntns;
 	__u64 ts;
+};
+
+#define ACES_CGROUP_PATH_LEN 256
+struct aces_cgroup {
+	__u16 kind;           /* REC_CGROUP */
+	__u16 version;
+	__u32 hierarchy_id;   /* cgroup_root hierarchy id: 0 for the v2 hierarchy */
+	__u64 cgroup_id;      /* kernfs id: the container key when this is the key hierarchy */
+	__u64 ts;
+	char path[ACES_CGROUP_PATH_LEN]; /* path below the hierarchy root, e.g. /docker/<id> */
 };
 
 /* Single-element array "config". */

@@ -5,8 +5,9 @@
  * A task is a container task when
  *   - its pid namespace is not the host's and it is not a runtime set-up task, or
  *   - it shares the host pid namespace but sits in a cgroup that user space registered as a
- *     container's (docker --pid host, kubernetes hostPID pods): window documented in
- *     docs/architecture.md.
+ *     container's (docker --pid host, kubernetes hostPID pods) and is not a runtime set-up task:
+ *     user space registers the cgroup when the kernel reports its creation (REC_CGROUP), before
+ *     the runtime starts the container's first program; window in docs/architecture.md.
  *
  * A runtime set-up task is one that entered a container pid namespace from outside (runc init
  * after clone(CLONE_NEWPID) or after setns, for `docker run` and `docker exec`) and has not
@@ -30,8 +31,14 @@ static __always_inline bool task_is_container(struct task_struct *t, struct aces
 	}
 	if (cfg && cfg->host_ctrs) {
 		__u64 key = task_container_key(t, cfg);
+		__u32 tid;
 
-		return bpf_map_lookup_elem(&host_ctrs, &key) != NULL;
+		if (!bpf_map_lookup_elem(&host_ctrs, &key))
+			return false;
+		/* runc init joins the container's cgroup before its set-up (exec.bpf.c marks tasks
+		 * that migrate into a cgroup until their next exec). */
+		tid = BPF_CORE_READ(t, pid);
+		return bpf_map_lookup_elem(&setup_tasks, &tid) == NULL;
 	}
 	return false;
 }

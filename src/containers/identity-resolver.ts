@@ -163,6 +163,16 @@ export class IdentityResolver {
     return identity;
   }
 
+  /**
+   * The kernel reported `key`'s cgroup path (a new cgroup): resolve from it without a walk. The
+   * path is checked by stat like any other candidate.
+   */
+  learn(key: bigint, cgroupPath: string): ContainerIdentity {
+    this.cache.delete(key);
+    this.index.set(key, cgroupPath);
+    return this.resolve(key);
+  }
+
   /** Drops what is known about `key` (its cgroup was removed; ids are not reused, but memory is). */
   forget(key: bigint): void {
     this.cache.delete(key);

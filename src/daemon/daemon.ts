@@ -184,6 +184,13 @@ export class Daemon {
           m.inc('aces_containers_seen_total');
           applyIdentity(resolver.resolve(rec.containerKey, rec.tgid));
         },
+        onCgroup: (rec) => {
+          // Only cgroups of the key hierarchy are container keys. A new container's runtime
+          // files exist before its cgroups: its identity (and host-pid mode) is known now.
+          if (rec.hierarchyId !== this.layout.keyHierarchyId) return;
+          const ident = resolver.learn(rec.cgroupId, rec.path);
+          if (ident.runtime !== 'unknown') applyIdentity(ident);
+        },
         respond: (ev) => responder.onEvent(ev),
         output: (e) => this.output(e),
         count: (metric, labels) => {

@@ -3,7 +3,7 @@
  * Kill events wait (briefly) for the killed task's exit record so the line carries the exit
  * time; nothing here throws across stages: bad records and failed lookups are counted.
  */
-import { decodeRecord, type KernelContainer, type KernelEvent } from '../wire/decode-record.js';
+import { decodeRecord, type KernelCgroup, type KernelContainer, type KernelEvent } from '../wire/decode-record.js';
 import type { ContainerInfo, EnrichedEvent, RuleMeta } from '../output/event-json.js';
 
 const EXIT_WAIT_MS = 250;
@@ -13,6 +13,8 @@ export interface PipelineStages {
   ruleMeta(id: number): RuleMeta;
   identify(key: bigint, hintPid: number): ContainerInfo | null;
   onContainer(rec: KernelContainer, identity: ContainerInfo | null): void;
+  /** A cgroup was created: a container may be starting. */
+  onCgroup(rec: KernelCgroup): void;
   respond(ev: KernelEvent): string[];
   output(e: EnrichedEvent): void;
   count(metric: 'records' | 'invalid' | 'events' | 'exits_unmatched' | 'stage_errors', labels?: Record<string, string>): void;
@@ -43,6 +45,13 @@ export class EventPipeline {
             this.s.onContainer(rec, this.safeIdentify(rec.containerKey, rec.tgid));
           } catch {
             this.s.count('stage_errors', { stage: 'container' });
+          }
+          break;
+        case 'cgroup':
+          try {
+            this.s.onCgroup(rec);
+          } catch {
+            this.s.count('stage_errors', { stage: 'cgroup' });
           }
           break;
         case 'exit': {
@@ -89,7 +98,9 @@ export class EventPipeline {
       receivedAt: new Date(),
       response,
     };
-    const killedInKernel = !ev.monitor && (ev.action === 'kill' || ev.action === 'quarantine') && ev.tier === 'signal';
+    // Signal-tier and LSM hooks send the SIGKILL themselves (cgroup hooks cannot: user space kills).
+    const killedInKernel = !ev.monitor && (ev.action === 'kill' || ev.action === 'quarantine') &&
+      (ev.tier === 'signal' || ev.tier === 'lsm');
     if (!killedInKernel) {
       this.emit(enriched);
       return;

@@ -62,8 +62,11 @@ function readLsmList(): string[] {
   }
 }
 
-/** Load one probe program alone; attach it too when attachTo is given ('auto' or a cgroup dir). */
-function probeProgram(prog: string, attachTo?: 'auto' | string): ProbeResult {
+/**
+ * Load one probe program alone; attach it too when attachTo is given ('auto' or a cgroup dir).
+ * `ran` is asked once it is attached, with the object's handle: whether it really runs.
+ */
+function probeProgram(prog: string, attachTo?: 'auto' | string, ran?: (h: number) => ProbeResult): ProbeResult {
   let h: number | undefined;
   let link: number | undefined;
   try {
@@ -72,13 +75,21 @@ function probeProgram(prog: string, attachTo?: 'auto' | string): ProbeResult {
     native.load(h);
     if (attachTo === 'auto') link = native.attach(h, prog);
     else if (attachTo) link = native.attachCgroup(h, prog, attachTo);
-    return { ok: true };
+    return ran ? ran(h) : { ok: true };
   } catch (err) {
     return { ok: false, detail: describe(err) };
   } finally {
     if (link !== undefined) native.detach(link);
     if (h !== undefined) native.close(h);
   }
+}
+
+/** probe_lsm is attached: open a file, and see that the program counted it. */
+function lsmProgramRan(h: number): ProbeResult {
+  readFileSync('/proc/self/stat');
+  const bss = native.mapLookup(h, '.bss', Buffer.alloc(4));
+  if (bss && bss.length >= 8 && bss.readBigUInt64LE(0) > 0n) return { ok: true };
+  return { ok: false, detail: 'lsm/file_open attached but never ran: bpf is not among the active LSMs (boot with lsm=...,bpf)' };
 }
 
 /** The probe program of each LSM hook (bpf/probes.bpf.c); file_open's is lsmLoadable itself. */
@@ -105,7 +116,7 @@ export function probeKernelFeatures(): KernelFeatures {
   const lsmList = readLsmList();
   const cgroupV2Path = findCgroupV2Mount();
   const btfOk = existsSync('/sys/kernel/btf/vmlinux');
-  const lsmLoadable = probeProgram('probe_lsm', 'auto');
+  const lsmLoadable = probeProgram('probe_lsm', 'auto', lsmProgramRan);
   return {
     kernel: release(),
     btf: btfOk ? { ok: true } : { ok: false, detail: '/sys/kernel/btf/vmlinux missing (CONFIG_DEBUG_INFO_BTF)' },

@@ -35,6 +35,8 @@ export const PROGRAMS: readonly ProgramSpec[] = [
   { name: 'device_access', family: 'device', attach: 'cgroup-v2', needs: 'cgroup_device' },
   { name: 'quar_sys_enter', family: 'quarantine', attach: 'lazy', needs: 'tp_btf' },
   { name: 'iter_seed_tasks', family: 'exec', attach: 'lazy', needs: 'tp_btf' },
+  { name: 'exec_cg_mkdir', family: 'exec', attach: 'auto', needs: 'tp_btf' },
+  { name: 'exec_cg_attach', family: 'exec', attach: 'auto', needs: 'tp_btf' },
   { name: 'lsm_file_open', family: 'lsm', attach: 'auto', needs: 'lsm', lsmHook: 'file_open' },
   { name: 'lsm_kern_mount', family: 'lsm', attach: 'auto', needs: 'lsm', lsmHook: 'sb_kern_mount' },
   { name: 'lsm_move_mount', family: 'lsm', attach: 'auto', needs: 'lsm', lsmHook: 'move_mount' },
@@ -76,7 +78,7 @@ const MOUNT = ['mount_enter', 'mount_exit', 'mount_fsmount', 'mount_otree'];
 const LSM_MOUNT = ['lsm_kern_mount', 'lsm_move_mount', 'mount_enter', 'mount_exit'];
 
 /** Programs every configuration needs: they classify tasks and find containers. */
-export const BASE_PROGRAMS = ['exec_sched_exec', 'exec_sched_fork', 'exec_sched_exit', 'iter_seed_tasks'];
+export const BASE_PROGRAMS = ['exec_sched_exec', 'exec_sched_fork', 'exec_sched_exit', 'iter_seed_tasks', 'exec_cg_mkdir', 'exec_cg_attach'];
 
 /** Per rule name, per tier: the programs that enforce it there. */
 export const RULE_PROGRAMS: Readonly<Record<string, Partial<Record<'lsm' | 'cgroup' | 'signal', readonly string[]>>>> = {

@@ -5,6 +5,7 @@ export const ACES_WIRE_VERSION = 1;
 export const REC_EVENT = 1;
 export const REC_EXIT = 2;
 export const REC_CONTAINER = 3;
+export const REC_CGROUP = 4;
 
 export const RULE_MAX = 64;
 

@@ -3,11 +3,11 @@
  * decoded comes back as { type: 'invalid' } and the caller counts it.
  */
 import {
-  ACES_WIRE_VERSION, ACTION_NAMES, REC_CONTAINER, REC_EVENT, REC_EXIT, TIER_NAMES,
+  ACES_WIRE_VERSION, ACTION_NAMES, REC_CGROUP, REC_CONTAINER, REC_EVENT, REC_EXIT, TIER_NAMES,
   EVF_MONITOR, EVF_FAST_PATH, EVF_OFFENDER, EVF_ESCALATED, EVF_RECORDED, EVF_HOST_TASK, EVF_IO_URING,
   type ActionName, type TierName,
 } from './constants.js';
-import { aces_container, aces_event, aces_exit } from './records.js';
+import { aces_cgroup, aces_container, aces_event, aces_exit } from './records.js';
 
 export interface KernelEvent {
   type: 'event';
@@ -60,12 +60,20 @@ export interface KernelContainer {
   ts: bigint;
 }
 
+export interface KernelCgroup {
+  type: 'cgroup';
+  hierarchyId: number;
+  cgroupId: bigint;
+  ts: bigint;
+  path: string;
+}
+
 export interface InvalidRecord {
   type: 'invalid';
   reason: string;
 }
 
-export type KernelRecord = KernelEvent | KernelExit | KernelContainer | InvalidRecord;
+export type KernelRecord = KernelEvent | KernelExit | KernelContainer | KernelCgroup | InvalidRecord;
 
 /** Kernel-internal dev_t: MKDEV(ma, mi) = ma << 20 | mi. */
 export function splitDev(dev: number): { major: number; minor: number } | null {
@@ -130,6 +138,11 @@ export function decodeRecord(buf: Buffer): KernelRecord {
       if (buf.length < aces_container.size) return { type: 'invalid', reason: 'short container' };
       const r = aces_container.decode(buf);
       return { type: 'container', tgid: r.tgid, containerKey: r.container_key, pidns: r.pidns, mntns: r.mntns, ts: r.ts };
+    }
+    case REC_CGROUP: {
+      if (buf.length < aces_cgroup.size) return { type: 'invalid', reason: 'short cgroup' };
+      const r = aces_cgroup.decode(buf);
+      return { type: 'cgroup', hierarchyId: r.hierarchy_id, cgroupId: r.cgroup_id, ts: r.ts, path: r.path };
     }
     default:
       return { type: 'invalid', reason: `record kind ${kind}` };

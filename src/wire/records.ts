@@ -41,6 +41,14 @@ export const aces_container = new StructCodec<RawContainer>('aces_container', [
   { name: 'ts', type: 'u64' },
 ]);
 
+export interface RawCgroup extends Record<string, number | bigint | string> {
+  kind: number; version: number; hierarchy_id: number; cgroup_id: bigint; ts: bigint; path: string;
+}
+export const aces_cgroup = new StructCodec<RawCgroup>('aces_cgroup', [
+  { name: 'kind', type: 'u16' }, { name: 'version', type: 'u16' }, { name: 'hierarchy_id', type: 'u32' },
+  { name: 'cgroup_id', type: 'u64' }, { name: 'ts', type: 'u64' }, { name: 'path', type: { char: 256 } },
+]);
+
 export interface RawConfig extends Record<string, number | bigint | number[]> {
   mode: number; key_source: number; key_subsys_id: number; wakeup_level: number;
   offender_ttl_ns: bigint; quarantine_on: number; level_action: number[]; host_ctrs: number;
@@ -88,5 +96,5 @@ export const aces_file_key = new StructCodec<RawFileKey>('aces_file_key', [
 /** Every struct the layout test checks against the BTF of bpf/build/layout.bpf.o. */
 export const WIRE_STRUCTS = [
   aces_event, aces_exit, aces_container, aces_config, aces_rule_cfg, aces_offender_key, aces_offender,
-  aces_ctr_fs_key, aces_file_key,
+  aces_ctr_fs_key, aces_file_key, aces_cgroup,
 ] as const;

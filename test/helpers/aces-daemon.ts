@@ -111,3 +111,15 @@ export async function startAces(opts: StartAcesOptions = {}): Promise<AcesRun> {
   };
   return run;
 }
+
+/**
+ * The tier the ready line gives `rule` ('lsm', 'cgroup', 'signal', 'detect', 'unavailable'):
+ * kernel tests assert what that tier does (an lsm deny leaves the process alive with EPERM, a
+ * signal-tier kill ends it), so the same test file runs on every kernel.
+ */
+export function readyTier(run: AcesRun, rule: string): string {
+  const rules = (run.ready.rules ?? []) as Array<{ rule: string; tier: string }>;
+  const r = rules.find((x) => x.rule === rule);
+  if (!r) throw new Error(`rule ${rule} is not in the ready line`);
+  return r.tier;
+}

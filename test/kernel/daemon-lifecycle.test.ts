@@ -8,9 +8,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { skipUnlessRoot } from '../helpers/root.js';
-import { ACES_BIN, REPO_ROOT, startAces } from '../helpers/aces-daemon.js';
+import { ACES_BIN, startAces } from '../helpers/aces-daemon.js';
+import { bpfLsmListed, bpfLsmWorks, bpftoolLoads } from '../helpers/bpf-lsm.js';
 
 const ACES_PROGRAMS = ['exec_sched_exec', 'exec_sched_fork', 'exec_sched_exit', 'files_openat', 'sysctl_write', 'device_access'];
+/** The lsm tier's programs (bpf/lsm.bpf.c): attached exactly where BPF LSM works. */
+const LSM_PROGRAMS = ['lsm_file_open', 'lsm_kern_mount', 'lsm_move_mount', 'lsm_bprm_check', 'lsm_path_mknod'];
 
 /** Names of BPF programs loaded on the host (bpftool truncates names to 15 characters). */
 function loadedPrograms(): string[] {
@@ -21,7 +24,7 @@ function loadedPrograms(): string[] {
 
 function acesProgramsLoaded(): string[] {
   const names = loadedPrograms();
-  return ACES_PROGRAMS.filter((p) => names.includes(p.slice(0, 15)));
+  return [...ACES_PROGRAMS, ...LSM_PROGRAMS].filter((p) => names.includes(p.slice(0, 15)));
 }
 
 test('a broken policy stops start-up with FILE:LINE and attaches nothing', (t) => {
@@ -49,9 +52,10 @@ test('ready means attached; SIGTERM detaches everything and exits 0', async (t) 
   if (!skipUnlessRoot(t)) return;
   const aces = await startAces({ mode: 'monitor' });
   try {
-    assert.deepEqual(acesProgramsLoaded().sort(), [...ACES_PROGRAMS].sort());
+    const expected = [...ACES_PROGRAMS, ...(bpfLsmWorks() ? LSM_PROGRAMS : [])];
+    assert.deepEqual(acesProgramsLoaded().sort(), expected.sort());
     const programs = aces.ready.programs as string[];
-    for (const p of ACES_PROGRAMS) assert.ok(programs.includes(p), `${p} not in the ready line`);
+    for (const p of expected) assert.ok(programs.includes(p), `${p} not in the ready line`);
     assert.ok(!programs.includes('quar_sys_enter'), 'the per-syscall quarantine hook is attached only during a quarantine');
   } finally {
     assert.equal(await aces.stop(), 0);
@@ -81,23 +85,11 @@ test('aces doctor tells the truth about this kernel', (t) => {
     plan: { rules: { rule: string; tier: string }[] };
   };
   // Cross-check the trampoline claims independently: compile a one-program object and have
-  // bpftool load and attach it.
-  const independent = (section: string, proto: string): boolean => {
-    const dir = mkdtempSync(join(tmpdir(), 'aces-doctor-'));
-    const src = join(dir, 'p.bpf.c');
-    writeFileSync(src, `#include "vmlinux.h"\n#include <bpf/bpf_helpers.h>\n#include <bpf/bpf_tracing.h>\n` +
-      `SEC("${section}") int BPF_PROG(p, ${proto}) { return 0; }\nchar LICENSE[] SEC("license") = "GPL";\n`);
-    const cc = spawnSync('clang', ['-g', '-O2', '-target', 'bpf', '-D__TARGET_ARCH_x86', '-I', join(REPO_ROOT, 'bpf', 'build'), '-c', src, '-o', join(dir, 'p.o')], { encoding: 'utf8' });
-    assert.equal(cc.status, 0, cc.stderr);
-    const pin = `/sys/fs/bpf/aces-doctor-${process.pid}`;
-    const ld = spawnSync('bpftool', ['prog', 'load', join(dir, 'p.o'), pin, 'autoattach'], { encoding: 'utf8' });
-    spawnSync('rm', ['-rf', pin]);
-    return ld.status === 0;
-  };
-  assert.equal(rep.features.lsmLoadable.ok, independent('lsm/file_open', 'struct file *file'), 'LSM claim');
-  assert.equal(rep.features.trampolineLoadable.ok, independent('fentry/do_sys_openat2', 'int dfd'), 'fentry claim');
-  const lsmListed = spawnSync('cat', ['/sys/kernel/security/lsm'], { encoding: 'utf8' }).stdout.split(',').map((s) => s.trim()).includes('bpf');
-  assert.equal(rep.features.lsmListed, lsmListed);
+  // bpftool load it; for LSM, bpf must also be an active LSM (a kernel booted without it in
+  // lsm= loads and attaches lsm/ programs and never runs them).
+  assert.equal(rep.features.lsmLoadable.ok, bpfLsmWorks(), 'LSM claim');
+  assert.equal(rep.features.trampolineLoadable.ok, bpftoolLoads('fentry/do_sys_openat2', 'int dfd'), 'fentry claim');
+  assert.equal(rep.features.lsmListed, bpfLsmListed());
   assert.equal(rep.features.tpBtf.ok, true);
   assert.equal(rep.features.sendSignal.ok, true);
   assert.equal(rep.features.cgroupSysctl.ok, true);
@@ -105,4 +97,8 @@ test('aces doctor tells the truth about this kernel', (t) => {
   for (const r2 of rep.plan.rules) {
     if (r2.tier === 'lsm') assert.equal(rep.features.lsmLoadable.ok, true);
   }
+  // ... and where LSM works, the rules with an LSM hook are planned on it.
+  const tierOf = (rule: string): string | undefined => rep.plan.rules.find((x) => x.rule === rule)?.tier;
+  assert.equal(tierOf('release-agent-write'), bpfLsmWorks() ? 'lsm' : 'signal');
+  assert.equal(tierOf('blockdev-mknod'), bpfLsmWorks() ? 'lsm' : 'cgroup');
 });

@@ -8,7 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isRoot, skipUnlessRoot } from '../helpers/root.js';
-import { startAces, type AcesRun } from '../helpers/aces-daemon.js';
+import { readyTier, startAces, type AcesRun } from '../helpers/aces-daemon.js';
+import { bpfLsmWorks } from '../helpers/bpf-lsm.js';
 import { makeTestCgroup, runInPidns, startInPidns, type TestCgroup } from '../helpers/fake-container.js';
 import { snapshotHostState, restoreHostState, diffHostState, type HostStateSnapshot } from '../helpers/host-state.js';
 import { detectCgroupLayout } from '../../src/containers/cgroup-layout.js';
@@ -16,15 +17,18 @@ import { buildTool } from '../helpers/tools.js';
 
 const layout = isRoot() ? detectCgroupLayout() : undefined;
 const PIDS_RA = layout ? join(layout.keyDir, 'release_agent') : '';
-/** The host's root disk and its filesystem type, from the "/" line of mountinfo. */
+/** The host's root disk and its filesystem type, from the "/" line of mountinfo; else (the vm
+ * tier's guest, whose "/" is 9p) the first block-device filesystem the host has mounted. */
 const rootDisk = (() => {
+  const disks: Array<{ mountPoint: string; dev: string; fstype: string }> = [];
   for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const [pre, post] = line.split(' - ');
-    if (!pre || !post || pre.split(' ')[4] !== '/') continue;
+    if (!pre || !post) continue;
     const [fstype, source] = post.split(' ');
-    if (source?.startsWith('/dev/') && existsSync(source)) return { dev: source, fstype: fstype! };
+    if (source?.startsWith('/dev/') && existsSync(source)) disks.push({ mountPoint: pre.split(' ')[4]!, dev: source, fstype: fstype! });
   }
-  return undefined;
+  const d = disks.find((x) => x.mountPoint === '/') ?? disks[0];
+  return d && { dev: d.dev, fstype: d.fstype };
 })();
 const blockDev = rootDisk?.dev;
 
@@ -64,7 +68,12 @@ describe('monitor mode', { concurrency: false }, () => {
     if (!skipUnlessRoot(t)) return;
     const rules = aces!.ready.rules as { rule: string; tier: string }[];
     const byName = Object.fromEntries(rules.map((r) => [r.rule, r.tier]));
-    assert.equal(byName['release-agent-write'], 'signal');
+    // LSM where this kernel runs BPF LSM programs (bpf among its active LSMs), found without ACES.
+    const lsm = bpfLsmWorks();
+    for (const r of ['release-agent-write', 'release-agent-read', 'cgroup-v1-mount', 'binfmt-misc-write', 'sysrq-trigger-write', 'blockdev-mount', 'umh-container-exec']) {
+      assert.equal(byName[r], lsm ? 'lsm' : 'signal', r);
+    }
+    assert.equal(byName['blockdev-mknod'], lsm ? 'lsm' : 'cgroup');
     assert.equal(byName['sysctl-host-write'], 'cgroup');
     assert.equal(byName['blockdev-open'], 'cgroup');
     assert.equal(aces!.ready.mode, 'monitor');
@@ -97,7 +106,10 @@ describe('monitor mode', { concurrency: false }, () => {
     const ev = await aces!.waitForEvent((e) => e.rule === 'release-agent-write');
     assert.equal(ev.monitor, true);
     assert.equal(ev.action, 'alert');
-    assert.equal(ev.policy_action, 'kill');
+    // What enforce mode would do: deny where an LSM hook refuses the open, else kill.
+    const tier = readyTier(aces!, 'release-agent-write');
+    assert.equal(ev.tier, tier);
+    assert.equal(ev.policy_action, tier === 'lsm' ? 'deny' : 'kill');
     assert.equal(ev.level, 2);
   });
 
@@ -140,21 +152,32 @@ describe('enforce mode', { concurrency: false }, () => {
     assert.deepEqual(changed, [], 'enforce mode left host state changed');
   });
 
-  test('release_agent opened for write: killed before the write, host value unchanged', async (t) => {
+  test('release_agent opened for write: stopped before the write, host value unchanged', async (t) => {
     if (!skipUnlessRoot(t)) return;
     const before = readFileSync(PIDS_RA, 'utf8');
     const c = cg();
-    const r = runInPidns(`exec 3>>${PIDS_RA}; echo /tmp/aces-pwn >&3; echo survived`, { cgroup: c });
-    assert.equal(r.killedBy, 9);
-    assert.doesNotMatch(r.stdout, /survived/);
+    // echo is a regular builtin: the shell opens the file itself and, when the open fails,
+    // goes on with the next command (a failed `exec 3>file` would end the shell).
+    const r = runInPidns(`echo /tmp/aces-pwn >> ${PIDS_RA}; echo status=$?; echo survived`, { cgroup: c });
     assert.equal(readFileSync(PIDS_RA, 'utf8'), before);
-    const ev = await aces!.waitForEvent((e) => e.rule === 'release-agent-write');
-    assert.equal(ev.action, 'kill');
-    assert.equal(ev.tier, 'signal');
+    const ev = await aces!.waitForEvent((e) => e.rule === 'release-agent-write' && e.container?.key === cgroupKey(c));
     assert.equal(ev.object.fs, 'cgroup');
-    assert.ok(ev.kernel_ns.exit, 'kill events carry the exit time of the killed task');
-    assert.ok(BigInt(ev.kernel_ns.exit!) >= BigInt(ev.kernel_ns.decision));
     assert.ok(BigInt(ev.kernel_ns.decision) >= BigInt(ev.kernel_ns.entry));
+    if (readyTier(aces!, 'release-agent-write') === 'lsm') {
+      // Refused before the file is open: EPERM, and the process lives on.
+      assert.equal(r.killedBy, null);
+      assert.match(r.stdout, /status=[12]\nsurvived/);
+      assert.match(r.stderr, /Operation not permitted/);
+      assert.equal(ev.action, 'deny');
+      assert.equal(ev.tier, 'lsm');
+    } else {
+      assert.equal(r.killedBy, 9);
+      assert.doesNotMatch(r.stdout, /survived/);
+      assert.equal(ev.action, 'kill');
+      assert.equal(ev.tier, 'signal');
+      assert.ok(ev.kernel_ns.exit, 'kill events carry the exit time of the killed task');
+      assert.ok(BigInt(ev.kernel_ns.exit!) >= BigInt(ev.kernel_ns.decision));
+    }
   });
 
   test('notify_on_release through a host cgroupfs bind-mounted elsewhere', async (t) => {
@@ -166,36 +189,60 @@ describe('enforce mode', { concurrency: false }, () => {
     try {
       const target = join(bind, c.dir.split('/').pop()!, 'notify_on_release');
       const r = runInPidns(`echo 1 > ${target}; echo survived`, { cgroup: c });
-      assert.equal(r.killedBy, 9);
       assert.equal(readFileSync(join(c.dir, 'notify_on_release'), 'utf8').trim(), '0');
       const ev = await aces!.waitForEvent((e) => e.rule === 'release-agent-write' && e.object.name === 'notify_on_release');
-      assert.equal(ev.action, 'kill');
+      if (readyTier(aces!, 'release-agent-write') === 'lsm') {
+        assert.equal(r.killedBy, null);
+        assert.match(r.stdout, /survived/);
+        assert.equal(ev.action, 'deny');
+      } else {
+        assert.equal(r.killedBy, 9);
+        assert.equal(ev.action, 'kill');
+      }
     } finally {
       spawnSync('umount', ['-l', bind]);
       rmSync(bind, { recursive: true, force: true });
     }
   });
 
-  test('mounting a cgroup-v1 hierarchy kills the mounter', async (t) => {
+  test('mounting a cgroup-v1 hierarchy: refused (lsm) or the mounter killed (signal)', async (t) => {
     if (!skipUnlessRoot(t)) return;
     const c = cg();
-    const r = runInPidns('mkdir -p /tmp/aces-cgm; mount -t cgroup -o pids cgroup /tmp/aces-cgm; echo mount-status=$?', { cgroup: c, mountNs: true });
-    assert.match(r.stdout, /mount-status=137/, r.stderr);
+    const r = runInPidns('mkdir -p /tmp/aces-cgm; mount -t cgroup -o pids cgroup /tmp/aces-cgm; echo mount-status=$?; grep -c " /tmp/aces-cgm " /proc/self/mountinfo', { cgroup: c, mountNs: true });
     const ev = await aces!.waitForEvent((e) => e.rule === 'cgroup-v1-mount' && e.container?.key === cgroupKey(c));
     assert.equal(ev.object.fs, 'cgroup');
-    assert.equal(ev.action, 'kill');
     assert.equal(ev.process.comm, 'mount');
+    if (readyTier(aces!, 'cgroup-v1-mount') === 'lsm') {
+      // util-linux mount exits 32 on a refused mount; nothing was mounted; the shell goes on.
+      assert.match(r.stdout, /mount-status=32\n0\n/, r.stdout + r.stderr);
+      assert.match(r.stderr, /permission denied/i);
+      assert.equal(ev.action, 'deny');
+      assert.equal(ev.tier, 'lsm');
+    } else {
+      assert.match(r.stdout, /mount-status=137/, r.stderr);
+      assert.equal(ev.action, 'kill');
+    }
   });
 
-  test('new mount API: a cgroup-v1 fsmount dies before move_mount', async (t) => {
+  test('new mount API: a cgroup-v1 fsmount never reaches the tree', async (t) => {
     if (!skipUnlessRoot(t)) return;
     const c = cg();
     const tool = buildTool('newmount');
     const r = runInPidns(`mkdir -p /tmp/aces-nm; ${tool} cgroup - /tmp/aces-nm pids; echo status=$?`, { cgroup: c, mountNs: true });
-    assert.match(r.stdout, /status=137/, r.stdout + r.stderr);
     assert.doesNotMatch(r.stdout, /mounted/, 'the detached mount was attached');
     const ev = await aces!.waitForEvent((e) => e.rule === 'cgroup-v1-mount' && e.container?.key === cgroupKey(c));
     assert.equal(ev.process.comm, 'newmount');
+    if (readyTier(aces!, 'cgroup-v1-mount') === 'lsm') {
+      // fsconfig(FSCONFIG_CMD_CREATE) runs sb_kern_mount on the new superblock: refused before
+      // there is even a detached mount.
+      assert.match(r.stdout, /^status=1/m, r.stdout + r.stderr);
+      assert.doesNotMatch(r.stdout, /fsmount-fd/);
+      assert.match(r.stderr, /fsconfig create: Operation not permitted/);
+      assert.equal(ev.action, 'deny');
+    } else {
+      // Killed at fsmount's exit, before move_mount.
+      assert.match(r.stdout, /status=137/, r.stdout + r.stderr);
+    }
   });
 
   test('host-global sysctl write is denied, namespaced one allowed', async (t) => {
@@ -230,6 +277,9 @@ describe('enforce mode', { concurrency: false }, () => {
     const ev = await aces!.waitForEvent((e) => e.rule === 'blockdev-mknod' && e.container?.key === cgroupKey(c));
     assert.equal(ev.action, 'deny');
     assert.equal(ev.object.dev, '7:0');
+    // path_mknod (lsm) comes before cgroup/dev: one event, from the rule's tier.
+    assert.equal(ev.tier, readyTier(aces!, 'blockdev-mknod'));
+    assert.equal(aces!.events().filter((e) => e.rule === 'blockdev-mknod' && e.container?.key === cgroupKey(c)).length, 1);
   });
 
   test('raw open of a block device is denied', async (t) => {
@@ -245,27 +295,40 @@ describe('enforce mode', { concurrency: false }, () => {
     assert.equal(ev.tier, 'cgroup');
   });
 
-  test('mounting the host disk quarantines the container: every task of it dies', async (t) => {
+  test('mounting the host disk: refused (lsm), or the container quarantined (signal)', async (t) => {
     if (!skipUnlessRoot(t)) return;
     if (!blockDev) return t.skip('no block device');
     const c = cg();
     // A bystander in the same container (same cgroup, own pid namespace), sleeping.
-    startInPidns('sleep 60', { cgroup: c });
+    const bystander = startInPidns('sleep 60', { cgroup: c });
     await new Promise((r) => setTimeout(r, 300));
-    const r = runInPidns(`mkdir -p /tmp/aces-disk; mount -t ${rootDisk!.fstype} ${blockDev} /tmp/aces-disk; sleep 5; echo survived`, { cgroup: c, mountNs: true });
-    assert.equal(r.killedBy, 9, `the whole container dies: ${r.stdout} ${r.stderr}`);
-    assert.doesNotMatch(r.stdout, /survived/);
+    const lsm = readyTier(aces!, 'blockdev-mount') === 'lsm';
+    const r = runInPidns(`mkdir -p /tmp/aces-disk; mount -t ${rootDisk!.fstype} ${blockDev} /tmp/aces-disk; echo mount-status=$?; ${lsm ? '' : 'sleep 5; '}echo survived`, { cgroup: c, mountNs: true });
     const ev = await aces!.waitForEvent((e) => e.rule === 'blockdev-mount' && e.container?.key === cgroupKey(c));
-    assert.equal(ev.action, 'quarantine');
-    // The bystander is swept by user space or killed at its next kernel entry.
-    const deadline = Date.now() + 5000;
-    let procs = '';
-    while (Date.now() < deadline) {
-      procs = readFileSync(join(c.dir, 'cgroup.procs'), 'utf8').trim();
-      if (!procs) break;
-      await new Promise((res) => setTimeout(res, 100));
+    if (lsm) {
+      // The superblock (the host's own, reused) never got a mount: EPERM before do_add_mount.
+      assert.equal(r.killedBy, null, r.stderr);
+      assert.match(r.stdout, /mount-status=32\nsurvived/, r.stdout + r.stderr);
+      assert.equal(ev.action, 'deny');
+      assert.equal(ev.tier, 'lsm');
+      assert.deepEqual(aces!.events().filter((e) => e.rule === 'quarantined-task' && e.container?.key === cgroupKey(c)), []);
+      let alive = true;
+      try { process.kill(bystander, 0); } catch { alive = false; }
+      assert.ok(alive, 'a deny leaves the rest of the container alone');
+    } else {
+      assert.equal(r.killedBy, 9, `the whole container dies: ${r.stdout} ${r.stderr}`);
+      assert.doesNotMatch(r.stdout, /survived/);
+      assert.equal(ev.action, 'quarantine');
+      // The bystander is swept by user space or killed at its next kernel entry.
+      const deadline = Date.now() + 5000;
+      let procs = '';
+      while (Date.now() < deadline) {
+        procs = readFileSync(join(c.dir, 'cgroup.procs'), 'utf8').trim();
+        if (!procs) break;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      assert.equal(procs, '', 'quarantined container still has tasks');
     }
-    assert.equal(procs, '', 'quarantined container still has tasks');
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
     assert.doesNotMatch(mounts, /aces-disk/);
   });

@@ -6,10 +6,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { EventPipeline, type PipelineStages } from '../../src/daemon/event-pipeline.js';
 import type { ContainerInfo, EnrichedEvent } from '../../src/output/event-json.js';
-import type { KernelContainer, KernelEvent } from '../../src/wire/decode-record.js';
-import { aces_container, aces_event, aces_exit, type RawEvent } from '../../src/wire/records.js';
+import type { KernelCgroup, KernelContainer, KernelEvent } from '../../src/wire/decode-record.js';
+import { aces_cgroup, aces_container, aces_event, aces_exit, type RawEvent } from '../../src/wire/records.js';
 import {
-  ACES_WIRE_VERSION, ACT_ALERT, ACT_DENY, ACT_KILL, ACT_QUARANTINE, EVF_MONITOR, REC_CONTAINER, REC_EVENT, REC_EXIT,
+  ACES_WIRE_VERSION, ACT_ALERT, ACT_DENY, ACT_KILL, ACT_QUARANTINE, EVF_MONITOR, REC_CGROUP, REC_CONTAINER, REC_EVENT, REC_EXIT,
   TIER_CGROUP, TIER_SIGNAL,
 } from '../../src/wire/constants.js';
 
@@ -35,6 +35,7 @@ interface Fake {
   outputs: EnrichedEvent[];
   counts: Array<[string, Record<string, string> | undefined]>;
   containers: Array<[KernelContainer, ContainerInfo | null]>;
+  cgroups: KernelCgroup[];
   identified: Array<[bigint, number]>;
   responded: KernelEvent[];
   count(metric: string): number;
@@ -42,7 +43,7 @@ interface Fake {
 
 function fakeStages(over: Partial<PipelineStages> = {}, mode: 'enforce' | 'monitor' = 'enforce'): Fake {
   const f: Fake = {
-    outputs: [], counts: [], containers: [], identified: [], responded: [],
+    outputs: [], counts: [], containers: [], cgroups: [], identified: [], responded: [],
     count: (metric) => f.counts.filter(([m]) => m === metric).length,
     stages: {
       mode,
@@ -52,6 +53,7 @@ function fakeStages(over: Partial<PipelineStages> = {}, mode: 'enforce' | 'monit
         return { key, runtime: 'docker', name: `ctr-${key}` };
       },
       onContainer: (rec, ident) => void f.containers.push([rec, ident]),
+      onCgroup: (rec) => void f.cgroups.push(rec),
       respond: (ev) => {
         f.responded.push(ev);
         return [`responded to ${ev.seq}`];
@@ -239,4 +241,14 @@ test('flush() writes every held event once, without tsExit', async () => {
   p.onBatch([exitRec(100n, 1000, 5n)]);
   assert.equal(f.outputs.length, 2, 'neither the timers nor a late exit write them again');
   assert.equal(f.count('exits_unmatched'), 1);
+});
+
+test('cgroup records reach onCgroup; a throwing onCgroup is counted', () => {
+  const f = fakeStages();
+  const p = new EventPipeline(f.stages);
+  p.onBatch([aces_cgroup.encode({ kind: REC_CGROUP, version: ACES_WIRE_VERSION, hierarchy_id: 8, cgroup_id: 4242n, ts: 5n, path: '/docker/abc' })]);
+  assert.deepEqual(f.cgroups, [{ type: 'cgroup', hierarchyId: 8, cgroupId: 4242n, ts: 5n, path: '/docker/abc' }]);
+  const g = fakeStages({ onCgroup: () => { throw new Error('map full'); } });
+  new EventPipeline(g.stages).onBatch([aces_cgroup.encode({ kind: REC_CGROUP, version: ACES_WIRE_VERSION, hierarchy_id: 8, cgroup_id: 1n, ts: 1n })]);
+  assert.equal(g.count('stage_errors'), 1);
 });

@@ -76,12 +76,17 @@ fi
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 
 say "chroot: $ACES_NODE $ACES_RUNNER"
-chroot $R /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-	LANG=C.UTF-8 TMPDIR=/tmp "$ACES_NODE" "$ACES_RUNNER" /run/aces-vm/results
-say "runner exited $?"
-sync
-umount $R/run/aces-vm/results 2>/dev/null
-say "power off"
-poweroff -f
-sleep 5
-echo o > /proc/sysrq-trigger
+# pid 1 itself changes root (chroot execs in this process): kernel threads share pid 1's
+# fs_struct, so usermode helpers (release_agent, core_pattern pipes) resolve their paths in the
+# host's tree, as on a booted system after switch_root. The host's static busybox is pid 1 then.
+export ACES_NODE ACES_RUNNER
+cd $R
+exec chroot . /bin/busybox sh -c '
+	/usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+		LANG=C.UTF-8 TMPDIR=/tmp "$ACES_NODE" "$ACES_RUNNER" /run/aces-vm/results
+	echo "aces-vm: runner exited $?"
+	sync
+	echo "aces-vm: power off"
+	/bin/busybox poweroff -f
+	sleep 5
+	echo o > /proc/sysrq-trigger'

@@ -44,7 +44,7 @@ export function qemuArgs(o: GuestOptions): string[] {
     '-nographic', '-no-reboot', '-nic', 'none',
     '-kernel', o.vmlinuz, '-initrd', o.initrd,
     '-append', `console=ttyS0 ${o.append}`,
-    '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on',
+    '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
     '-virtfs', `local,path=${o.resultsDir},mount_tag=results,security_model=none`,
   ];
   if (o.disk) args.push('-drive', `file=${o.disk},if=virtio,format=raw`);
