@@ -256,8 +256,14 @@ int BPF_PROG(exec_sched_exit, struct task_struct *p)
 	}
 	if (task_pid_level(p) == 0 && (BPF_CORE_READ(p, real_parent, flags) & PF_KTHREAD))
 		bpf_map_delete_elem(&umh_scripts, &tid);
-	if (task_pid_level(p) > 0)
-		bpf_map_delete_elem(&setup_tasks, &tid);
+	/* Set-up marks exist for host tasks too (cgroup migration). */
+	bpf_map_delete_elem(&setup_tasks, &tid);
+	/* A process record dies with the process: pids are reused, records must not be. */
+	if (tid == BPF_CORE_READ(p, tgid)) {
+		struct aces_offender_key k = { .kind = OFFENDER_PROCESS, .id = tid };
+
+		bpf_map_delete_elem(&offenders, &k);
+	}
 	return 0;
 }
 

@@ -114,7 +114,8 @@ static __always_inline void new_root_exit(struct trace_event_raw_sys_exit *ctx)
 	if (ino != cfg->host_root_ino || dev != cfg->host_root_dev)
 		return;
 	struct aces_event ev = { .obj_ino = ino, .obj_dev = dev };
-	container_event(&ev, t, cfg, ts, RULE_HOST_ROOT_CHROOT, HOOK_CAN_SIGNAL);
+	/* The integrity check would name this same change host-ns-held: the chroot is the cause. */
+	container_event_x(&ev, t, cfg, ts, RULE_HOST_ROOT_CHROOT, HOOK_CAN_SIGNAL, false);
 }
 
 SEC("tracepoint/syscalls/sys_exit_chroot")

@@ -4,9 +4,11 @@
 #ifndef ACES_LIB_HOOK_BPF_H
 #define ACES_LIB_HOOK_BPF_H
 
-/* ev holds the object facts; returns the VERDICT_* of decide(). */
-static __always_inline int container_event(struct aces_event *ev, struct task_struct *t,
-					   struct aces_config *cfg, __u64 ts, __u16 rule, __u32 hook)
+/* ev holds the object facts; returns the VERDICT_* of decide(). integrity: run the integrity
+ * check first (off where the hook's own rule is the more precise name for the same change). */
+static __always_inline int container_event_x(struct aces_event *ev, struct task_struct *t,
+					     struct aces_config *cfg, __u64 ts, __u16 rule, __u32 hook,
+					     bool integrity)
 {
 	__u64 key = task_container_key(t, cfg);
 
@@ -14,12 +16,18 @@ static __always_inline int container_event(struct aces_event *ev, struct task_st
 		ev->rule = RULE_QUARANTINED_TASK;
 		ev->flags |= EVF_FAST_PATH;
 	} else {
-		__u16 br = integrity_breach(t, cfg, false);
+		__u16 br = integrity ? integrity_breach(t, cfg, false) : 0;
 		ev->rule = br ? br : rule;
 	}
 	ev->ts_entry = ts;
 	event_fill_task(ev, t, key);
 	return decide(ev, cfg, hook);
+}
+
+static __always_inline int container_event(struct aces_event *ev, struct task_struct *t,
+					   struct aces_config *cfg, __u64 ts, __u16 rule, __u32 hook)
+{
+	return container_event_x(ev, t, cfg, ts, rule, hook, true);
 }
 
 /* The current task if it is a container task, else NULL (cfg filled either way). */

@@ -28,12 +28,29 @@ static __always_inline bool holds_host_ns(struct task_struct *t, struct aces_con
 	       BPF_CORE_READ(root, d_sb, s_dev) == cfg->host_root_dev;
 }
 
+/* Kernels before 6.3 (commit f122a08b197d "capability: just use a 'u64' instead of a 'u32[2]'
+ * array") kept capability sets as two 32-bit words. */
+struct kernel_cap_struct___u32 {
+	__u32 cap[2];
+} __attribute__((preserve_access_index));
+struct cred___u32caps {
+	struct kernel_cap_struct___u32 cap_permitted;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u64 cred_cap_permitted(const struct cred *c)
+{
+	if (bpf_core_field_exists(c->cap_permitted.val))
+		return BPF_CORE_READ(c, cap_permitted.val);
+	const struct cred___u32caps *old = (const void *)c;
+	return BPF_CORE_READ(old, cap_permitted.cap[0]) | ((__u64)BPF_CORE_READ(old, cap_permitted.cap[1]) << 32);
+}
+
 static __always_inline void integrity_snapshot(struct task_struct *t, struct aces_config *cfg,
 					       struct cred_base *b)
 {
 	const struct cred *c = BPF_CORE_READ(t, cred);
 
-	b->cap_permitted = BPF_CORE_READ(c, cap_permitted.val);
+	b->cap_permitted = cred_cap_permitted(c);
 	b->user_ns = (__u64)BPF_CORE_READ(c, user_ns);
 	b->uid = BPF_CORE_READ(c, uid.val);
 	b->euid = BPF_CORE_READ(c, euid.val);
