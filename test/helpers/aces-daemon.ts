@@ -23,6 +23,7 @@ export type EventLine = Line & {
   tier: string;
   monitor: boolean;
   decided_by: string;
+  via: string;
   offender: boolean;
   escalated: boolean;
   process: { pid: number; tid: number; comm: string; host_task: boolean };
