@@ -111,8 +111,8 @@ const cases: EscapeCase[] = [
     contained: (r) => {
       assert.doesNotMatch(r.stdout, new RegExp(TOKEN));
       // The program started with the leaked cwd dies before its first instruction; the
-      // container's shell may finish before the quarantine's per-syscall hook is attached.
-      assert.match(r.stdout, /status=137/);
+      // quarantine then takes the container's shell too, unless it finished first.
+      assert.ok(/status=137/.test(r.stdout) || r.code === 137, `exit ${r.code}: ${r.stdout}`);
     },
     cleanup: () => {
       if (fdServer?.pid && fdServer.exitCode === null) fdServer.kill('SIGKILL');
