@@ -24,18 +24,6 @@
 #define PID_FS_MAGIC 0x50494446
 #define SEND_SIG_PRIV_PTR 1
 
-static __always_inline struct task_struct *pid_first_task(struct pid *pid)
-{
-	struct hlist_node *first;
-
-	if (!pid)
-		return NULL;
-	first = BPF_CORE_READ(pid, tasks[PIDTYPE_PID].first);
-	if (!first)
-		return NULL;
-	return (void *)first - bpf_core_field_offset(struct task_struct, pid_links[PIDTYPE_PID]);
-}
-
 SEC("tracepoint/syscalls/sys_enter_setns")
 int ns_setns(struct trace_event_raw_sys_enter *ctx)
 {

@@ -4,12 +4,9 @@
 #ifndef ACES_LIB_PROC_BPF_H
 #define ACES_LIB_PROC_BPF_H
 
-/* The task a procfs per-task inode belongs to (its struct pid's first PIDTYPE_PID task), or
- * NULL for procfs inodes that are not per-task (/proc/sys, /proc/meminfo: pid is NULL). */
-static __always_inline struct task_struct *proc_inode_task(struct inode *inode)
+/* The task behind a struct pid (its first PIDTYPE_PID task), or NULL. */
+static __always_inline struct task_struct *pid_first_task(struct pid *pid)
 {
-	struct proc_inode *pi = (void *)inode - bpf_core_field_offset(struct proc_inode, vfs_inode);
-	struct pid *pid = BPF_CORE_READ(pi, pid);
 	struct hlist_node *first;
 
 	if (!pid)
@@ -18,6 +15,15 @@ static __always_inline struct task_struct *proc_inode_task(struct inode *inode)
 	if (!first)
 		return NULL;
 	return (void *)first - bpf_core_field_offset(struct task_struct, pid_links[PIDTYPE_PID]);
+}
+
+/* The task a procfs per-task inode belongs to, or NULL for procfs inodes that are not per-task
+ * (/proc/sys, /proc/meminfo: their pid is NULL). */
+static __always_inline struct task_struct *proc_inode_task(struct inode *inode)
+{
+	struct proc_inode *pi = (void *)inode - bpf_core_field_offset(struct proc_inode, vfs_inode);
+
+	return pid_first_task(BPF_CORE_READ(pi, pid));
 }
 
 /* Same process, or a container task of the same container. */
