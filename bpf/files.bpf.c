@@ -54,6 +54,13 @@ static __always_inline __u16 container_open_rule(struct aces_event *ev, struct t
 	if (br)
 		return br;
 
+	if (magic == NSFS_MAGIC) {
+		/* /proc/<pid>/ns/<type> of a host namespace the task does not hold: setns() next */
+		struct ns_common *ns = BPF_CORE_READ(f, f_inode, i_private);
+		__u32 inum = BPF_CORE_READ(ns, inum);
+
+		return ns_is_foreign_host(t, inum) ? RULE_SETNS_HOST : 0;
+	}
 	if (magic == CGROUP_SUPER_MAGIC || magic == CGROUP2_SUPER_MAGIC) {
 		dentry_name(d, ev->name, sizeof(ev->name));
 		if (magic == CGROUP_SUPER_MAGIC && NAME_IS(ev->name, "release_agent"))

@@ -25,6 +25,10 @@
  *     pass, a substituted binfmt_misc interpreter at the next) is refused
  *   mknod(2) -> security_path_mknod (CONFIG_SECURITY_PATH)                    -> lsm_path_mknod
  *     a block device node: a second line before cgroup/dev (device.bpf.c)
+ *   ptrace(ATTACH/SEIZE), process_vm_writev, pidfd_getfd ... -> __ptrace_may_access
+ *     -> security_ptrace_access_check(child, PTRACE_MODE_ATTACH_*)            -> lsm_ptrace
+ *     a task outside the container: the attach fails (read-mode checks, as by ps, pass)
+ *   nsenter's open of /proc/<host pid>/ns/<type>: lsm_file_open (files.bpf.c's judge)
  *
  * Every program takes the previous LSM's verdict as its last argument and keeps a refusal.
  * The object must still load where lsm/ programs are refused (this project's CI kernel): user
@@ -143,4 +147,27 @@ int BPF_PROG(lsm_path_mknod, const struct path *dir, struct dentry *dentry, umod
 	ev.obj_flags = BPF_DEVCG_ACC_MKNOD;
 	dentry_name(dentry, ev.name, sizeof(ev.name));
 	return lsm_verdict(decide(&ev, cfg, HOOK_LSM | HOOK_CAN_DENY | HOOK_CAN_SIGNAL));
+}
+
+#define PTRACE_MODE_ATTACH 0x02
+
+SEC("lsm/ptrace_access_check")
+int BPF_PROG(lsm_ptrace, struct task_struct *child, unsigned int mode, int ret)
+{
+	if (ret)
+		return ret;
+	if (!(mode & PTRACE_MODE_ATTACH))
+		return 0;
+	__u64 ts = bpf_ktime_get_ns();
+	struct aces_config *cfg;
+	struct task_struct *t = current_container_task(&cfg);
+
+	if (!t)
+		return 0;
+	if (task_same_container(child, t, task_container_key(t, cfg), cfg))
+		return 0;
+	struct aces_event ev = { .obj_ino = BPF_CORE_READ(child, tgid), .obj_flags = mode };
+	BPF_CORE_READ_STR_INTO(&ev.name, child, comm);
+	return lsm_verdict(container_event(&ev, t, cfg, ts, RULE_PTRACE_FOREIGN,
+					   HOOK_LSM | HOOK_CAN_DENY | HOOK_CAN_SIGNAL));
 }

@@ -7,6 +7,9 @@
  * [--pid host].
  *
  * Hooks:
+ *   syscalls/sys_exit_open*    (files.bpf.c) opening /proc/<pid>/ns/<type> of a host namespace
+ *                              the task does not hold: nsenter's first step; on LSM kernels
+ *                              lsm_file_open refuses it
  *   syscalls/sys_enter_setns   the fd is judged before the switch: an nsfs file whose namespace
  *                              inode is one of the host's, or a pidfd of a task outside the
  *                              container. The switch itself still happens, but the SIGKILL is
@@ -20,7 +23,6 @@
  * Minimum kernel: 5.5 (tp_btf); pidfs from 6.9, anon-inode pidfds before.
  */
 
-#define NSFS_MAGIC 0x6e736673
 #define PID_FS_MAGIC 0x50494446
 #define SEND_SIG_PRIV_PTR 1
 
@@ -47,7 +49,7 @@ int ns_setns(struct trace_event_raw_sys_enter *ctx)
 		__u32 inum = BPF_CORE_READ(ns, inum);
 
 		ev.obj_ino = inum;
-		if (!bpf_map_lookup_elem(&host_ns, &inum))
+		if (!ns_is_foreign_host(t, inum))
 			return 0;
 	} else {
 		/* pidfd: pidfs inode (6.9+) or anon inode "[pidfd]" */
@@ -65,7 +67,9 @@ int ns_setns(struct trace_event_raw_sys_enter *ctx)
 			return 0;
 		ev.obj_ino = BPF_CORE_READ(target, tgid);
 	}
-	container_event(&ev, t, cfg, ts, RULE_SETNS_HOST, HOOK_CAN_SIGNAL);
+	/* On LSM kernels the namespace file is refused at open (lsm_file_open); an fd got another
+	 * way (a pidfd, an fd passed in) still reaches setns: judged here on every tier. */
+	container_event(&ev, t, cfg, ts, RULE_SETNS_HOST, HOOK_CAN_SIGNAL | HOOK_LSM_GAP);
 	return 0;
 }
 

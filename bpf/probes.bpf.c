@@ -48,6 +48,12 @@ int BPF_PROG(probe_lsm_mknod, const struct path *dir, struct dentry *dentry)
 	return 0;
 }
 
+SEC("lsm/ptrace_access_check")
+int BPF_PROG(probe_lsm_ptrace, struct task_struct *child, unsigned int mode)
+{
+	return 0;
+}
+
 SEC("fentry/do_sys_openat2")
 int BPF_PROG(probe_fentry)
 {

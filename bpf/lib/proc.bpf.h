@@ -26,6 +26,24 @@ static __always_inline struct task_struct *proc_inode_task(struct inode *inode)
 	return pid_first_task(BPF_CORE_READ(pi, pid));
 }
 
+/* Whether namespace inode inum is one the task already holds (of any type). A container that
+ * shares a host namespace on purpose (--net host, --pid host, --ipc host) may open or join it. */
+static __always_inline bool task_holds_ns(struct task_struct *t, __u32 inum)
+{
+	struct nsproxy *nsp = BPF_CORE_READ(t, nsproxy);
+
+	return inum == BPF_CORE_READ(nsp, mnt_ns, ns.inum) || inum == BPF_CORE_READ(nsp, uts_ns, ns.inum) ||
+	       inum == BPF_CORE_READ(nsp, ipc_ns, ns.inum) || inum == BPF_CORE_READ(nsp, net_ns, ns.inum) ||
+	       inum == BPF_CORE_READ(nsp, cgroup_ns, ns.inum) || inum == BPF_CORE_READ(nsp, pid_ns_for_children, ns.inum) ||
+	       inum == BPF_CORE_READ(t, cred, user_ns, ns.inum) || inum == task_pidns_inum(t);
+}
+
+/* A namespace of the host that the task does not hold: joining it leaves the container. */
+static __always_inline bool ns_is_foreign_host(struct task_struct *t, __u32 inum)
+{
+	return bpf_map_lookup_elem(&host_ns, &inum) && !task_holds_ns(t, inum);
+}
+
 /* Same process, or a container task of the same container. */
 static __always_inline bool task_same_container(struct task_struct *other, struct task_struct *self,
 						__u64 self_key, struct aces_config *cfg)

@@ -32,7 +32,8 @@ export function formatDoctor(rep: DoctorReport): string {
     `kernel                      ${f.kernel}`,
     `BTF (/sys/kernel/btf)       ${mark(f.btf)}`,
     `BPF LSM listed as active    ${f.lsmListed ? 'yes' : 'no'} (${f.lsmList.join(',') || 'securityfs not readable'})`,
-    `BPF LSM programs load       ${mark(f.lsmLoadable)}`,
+    `BPF LSM programs run        ${mark(f.lsmLoadable)}`,
+    ...(f.lsmLoadable.ok ? [`BPF LSM hooks               ${Object.entries(f.lsmHooks).map(([h, r]) => (r.ok ? h : `${h}: no (${r.detail ?? ''})`)).join(', ')}`] : []),
     `fentry/fexit programs load  ${mark(f.trampolineLoadable)}`,
     `tp_btf programs load        ${mark(f.tpBtf)}`,
     `bpf_send_signal             ${mark(f.sendSignal)}`,
@@ -45,6 +46,8 @@ export function formatDoctor(rep: DoctorReport): string {
   else lines.push(`container keys              ${rep.cgroup.mode}, ${rep.cgroup.keySource}${rep.cgroup.keyController ? ` (${rep.cgroup.keyController} hierarchy)` : ''}`);
   if (f.lsmListed && !f.lsmLoadable.ok) {
     lines.push('', 'note: this kernel lists bpf among its LSMs but refuses LSM programs; rules fall back to cgroup and signal tiers');
+  } else if (!f.lsmListed) {
+    lines.push('', 'note: bpf is not among the active LSMs (boot with lsm=...,bpf where the kernel has CONFIG_BPF_LSM); rules fall back to cgroup and signal tiers');
   }
   lines.push('', 'rule                    tier        note');
   for (const r of rep.plan.rules) lines.push(`${r.rule.padEnd(24)}${r.tier.padEnd(12)}${r.note ?? ''}`);

@@ -99,6 +99,7 @@ export const LSM_HOOK_PROBES: Readonly<Record<string, string>> = {
   move_mount: 'probe_lsm_mvmnt',
   bprm_check_security: 'probe_lsm_bprm',
   path_mknod: 'probe_lsm_mknod',
+  ptrace_access_check: 'probe_lsm_ptrace',
 };
 
 /** Each hook loaded on its own, where LSM programs load at all (else each says why not). */

@@ -229,7 +229,8 @@ export const RULES: readonly Rule[] = deepFreeze([
     attack: T1611,
     defaultLevel: 2,
     defaultAction: 'kill',
-    tiers: ['signal'],
+    tiers: ['lsm', 'signal'],
+    tierDefaultActions: { lsm: 'deny' },
     description:
       'A container task calls setns() with a namespace file of the host (/proc/<pid>/ns/*, judged by the namespace inode) or a pidfd of a task outside its container: nsenter into the host. It dies before it returns to user space, so nothing of it runs in the host namespaces.',
   },
@@ -241,7 +242,8 @@ export const RULES: readonly Rule[] = deepFreeze([
     attack: T1611,
     defaultLevel: 2,
     defaultAction: 'kill',
-    tiers: ['signal'],
+    tiers: ['lsm', 'signal'],
+    tierDefaultActions: { lsm: 'deny' },
     description:
       'A container task opens a regular file or directory that lives on a mount of another mount namespace, e.g. through /proc/<pid>/root or /proc/<pid>/cwd of a host task, or a leaked host directory fd.',
   },
@@ -265,7 +267,7 @@ export const RULES: readonly Rule[] = deepFreeze([
     attack: T1611,
     defaultLevel: 1,
     defaultAction: 'alert',
-    tiers: ['signal'],
+    tiers: ['lsm', 'signal'],
     description:
       'A container task reads environ, cmdline, maps, auxv, stack, syscall or mem of a task outside its container (--pid host): reconnaissance and secret theft.',
   },
@@ -289,7 +291,8 @@ export const RULES: readonly Rule[] = deepFreeze([
     attack: T1611,
     defaultLevel: 2,
     defaultAction: 'kill',
-    tiers: ['signal'],
+    tiers: ['lsm', 'signal'],
+    tierDefaultActions: { lsm: 'deny' },
     description:
       'A container task attaches to (or seizes) a task outside its container with ptrace. It dies before any PEEK/POKE, and its death detaches the tracee.',
   },
@@ -301,7 +304,8 @@ export const RULES: readonly Rule[] = deepFreeze([
     attack: T1611,
     defaultLevel: 2,
     defaultAction: 'kill',
-    tiers: ['signal'],
+    tiers: ['lsm', 'signal'],
+    tierDefaultActions: { lsm: 'deny' },
     description:
       'A container task opens /proc/<pid>/mem of a task outside its container for write: code injection without ptrace.',
   },
@@ -373,7 +377,8 @@ export const RULES: readonly Rule[] = deepFreeze([
     attack: T1611,
     defaultLevel: 2,
     defaultAction: 'kill',
-    tiers: ['signal'],
+    tiers: ['lsm', 'signal'],
+    tierDefaultActions: { lsm: 'deny' },
     description:
       "A container task opens a runtime binary (runc, containerd, containerd-shim, dockerd, crun, conmon ...) for write, judged by its inode: CVE-2019-5736 through /proc/<pid>/exe, or a bind mount of the host's binaries.",
   },

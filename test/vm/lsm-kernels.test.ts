@@ -39,7 +39,7 @@ function kernelTests(): string[] {
 
 /** Without LSM the tests that depend on the tier: the detectors, the daemon's life cycle, helpers. */
 function tierDependentTests(): string[] {
-  return ['detectors', 'daemon-lifecycle', 'umh'].map((n) => join('dist', 'test', 'kernel', `${n}.test.js`));
+  return ['detectors', 'daemon-lifecycle', 'umh', 'ns-ptrace'].map((n) => join('dist', 'test', 'kernel', `${n}.test.js`));
 }
 
 // TCG on two cores: a boot takes ~10 s, each kernel test file 30 s to 3 min (measured here).
