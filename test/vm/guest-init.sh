@@ -46,13 +46,14 @@ mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroo
 # A checkout under /tmp, /var/tmp or /run (where CI may clone) would be hidden by the tmpfs
 # mounts below: hold it aside and put it back on top.
 mkdir -p /keep
+kept=""
 case "$ACES_REPO" in
-/tmp/*|/var/tmp/*|/run/*) mount -o bind "$R$ACES_REPO" /keep || die "hold $ACES_REPO" ;;
+/tmp/*|/var/tmp/*|/run/*) mount -o bind "$R$ACES_REPO" /keep && kept=1 || die "hold $ACES_REPO" ;;
 esac
 for d in /run /tmp /var/tmp; do
 	mount -t tmpfs -o mode=1777,size=2g tmpfs $R$d || die "tmpfs on $d"
 done
-if mountpoint -q /keep; then
+if [ -n "$kept" ]; then
 	mkdir -p "$R$ACES_REPO" && mount --move /keep "$R$ACES_REPO" || die "put $ACES_REPO back"
 fi
 chmod 755 $R/run
