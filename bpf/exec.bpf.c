@@ -55,16 +55,8 @@ static __always_inline void container_seen(struct task_struct *p, __u64 key, str
  * host directory fd used as cwd (CVE-2024-21626: WORKDIR /proc/self/fd/N during runc exec). */
 static __always_inline bool cwd_or_root_outside(struct task_struct *p)
 {
-	struct mnt_namespace *own = BPF_CORE_READ(p, nsproxy, mnt_ns);
-	struct vfsmount *pwd = BPF_CORE_READ(p, fs, pwd.mnt);
-	struct vfsmount *root = BPF_CORE_READ(p, fs, root.mnt);
-	struct mount *pm = (void *)pwd - bpf_core_field_offset(struct mount, mnt);
-	struct mount *rm = (void *)root - bpf_core_field_offset(struct mount, mnt);
-	struct mnt_namespace *pns = BPF_CORE_READ(pm, mnt_ns);
-	struct mnt_namespace *rns = BPF_CORE_READ(rm, mnt_ns);
-
-	return (pns && (unsigned long)pns < (unsigned long)-4095 && pns != own) ||
-	       (rns && (unsigned long)rns < (unsigned long)-4095 && rns != own);
+	return mount_is_foreign(BPF_CORE_READ(p, fs, pwd.mnt), p) ||
+	       mount_is_foreign(BPF_CORE_READ(p, fs, root.mnt), p);
 }
 
 static __always_inline void container_exec(struct task_struct *p, struct linux_binprm *bprm,

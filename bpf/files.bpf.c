@@ -23,22 +23,9 @@
  * Minimum kernel: 4.x tracepoints; openat2 from 5.6.
  */
 
-#define MNT_NS_INTERNAL_ERR ((unsigned long)-4095)
 #define S_IFMT 00170000
 #define S_IFREG 0100000
 #define S_IFDIR 0040000
-
-/* A mount that belongs to a real mount namespace other than the task's (internal mounts such as
- * pipefs or anon inodes have none). */
-static __always_inline bool mount_is_foreign(struct vfsmount *vfsmnt, struct task_struct *t)
-{
-	struct mount *m = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
-	struct mnt_namespace *ns = BPF_CORE_READ(m, mnt_ns);
-
-	if (!ns || (unsigned long)ns >= MNT_NS_INTERNAL_ERR)
-		return false;
-	return ns != BPF_CORE_READ(t, nsproxy, mnt_ns);
-}
 
 static __always_inline bool parent_is_sb_root(struct dentry *d, struct super_block *sb)
 {

@@ -64,6 +64,20 @@ static __always_inline bool names_equal(const char *a, const char *b)
 	return true;
 }
 
+#define MNT_NS_INTERNAL_ERR ((unsigned long)-4095)
+
+/* A mount that belongs to a real mount namespace other than the task's (internal mounts such as
+ * pipefs or anon inodes have none). */
+static __always_inline bool mount_is_foreign(struct vfsmount *vfsmnt, struct task_struct *t)
+{
+	struct mount *m = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+	struct mnt_namespace *ns = BPF_CORE_READ(m, mnt_ns);
+
+	if (!ns || (unsigned long)ns >= MNT_NS_INTERNAL_ERR)
+		return false;
+	return ns != BPF_CORE_READ(t, nsproxy, mnt_ns);
+}
+
 static __always_inline __u32 sb_dev(struct super_block *sb)
 {
 	return BPF_CORE_READ(sb, s_dev);
