@@ -39,7 +39,7 @@ function kernelTests(): string[] {
 
 /** Without LSM the tests that depend on the tier: the detectors, the daemon's life cycle, helpers. */
 function tierDependentTests(): string[] {
-  return ['detectors', 'daemon-lifecycle', 'umh', 'ns-ptrace'].map((n) => join('dist', 'test', 'kernel', `${n}.test.js`));
+  return ['detectors', 'daemon-lifecycle', 'umh', 'ns-ptrace', 'lsm-hooks'].map((n) => join('dist', 'test', 'kernel', `${n}.test.js`));
 }
 
 // TCG on two cores: a boot takes ~10 s, each kernel test file 30 s to 3 min (measured here).
@@ -48,6 +48,36 @@ const CONFIGS: readonly GuestConfig[] = [
   { label: 'Debian 6.12, BPF LSM active', series: '6.12', bpfLsm: true, files: kernelTests, timeoutMs: 12 * 60_000 },
   { label: 'Debian 6.12, booted without bpf in lsm=', series: '6.12', bpfLsm: false, files: tierDependentTests, timeoutMs: 8 * 60_000 },
 ];
+
+/**
+ * Narrowing for quick iteration (test/README.md), by comma-separated lists in the environment:
+ * ACES_VM_FILES=ns-ptrace,lsm-hooks runs only those kernel test files (base names) in the
+ * guests, ACES_VM_CONFIGS=6.1,6.12-nolsm boots only the configs named by series, "-nolsm" for
+ * the boot without bpf in lsm=. Unset: everything. A name that matches nothing is an error.
+ */
+function envList(name: string): string[] | undefined {
+  const v = process.env[name]?.trim();
+  return v ? v.split(',').map((x) => x.trim()).filter(Boolean) : undefined;
+}
+
+const configName = (c: GuestConfig): string => `${c.series}${c.bpfLsm ? '' : '-nolsm'}`;
+
+function selectedConfigs(): readonly GuestConfig[] {
+  const want = envList('ACES_VM_CONFIGS');
+  if (!want) return CONFIGS;
+  const unknown = want.filter((w) => !CONFIGS.some((c) => configName(c) === w));
+  if (unknown.length) throw new Error(`ACES_VM_CONFIGS: no config ${unknown.join(', ')} (have ${CONFIGS.map(configName).join(', ')})`);
+  return CONFIGS.filter((c) => want.includes(configName(c)));
+}
+
+function selectedFiles(files: string[]): string[] {
+  const want = envList('ACES_VM_FILES');
+  if (!want) return files;
+  const base = (f: string) => f.split('/').pop()!.replace(/\.test\.js$/, '');
+  const unknown = want.filter((w) => !kernelTests().some((f) => base(f) === w));
+  if (unknown.length) throw new Error(`ACES_VM_FILES: no kernel test file ${unknown.join(', ')}`);
+  return files.filter((f) => want.includes(base(f)));
+}
 
 function have(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -61,14 +91,14 @@ describe('Debian kernels in QEMU', {
   concurrency: false,
   skip: skipOptionUnless(ready, `needs root, /bin/busybox (static), the BPF object and ${missing.join(', ') || 'QEMU'}`),
 }, () => {
-  for (const cfg of CONFIGS) {
+  for (const cfg of selectedConfigs()) {
     test(cfg.label, { timeout: cfg.timeoutMs + 5 * 60_000 }, async (t) => {
       const kernel = prepareKernel(KERNEL_SERIES.find((s) => s.series === cfg.series)!);
       const work = join(VM_CACHE, 'run', `${cfg.series}${cfg.bpfLsm ? '' : '-nolsm'}`);
       const results = join(work, 'results');
       rmSync(results, { recursive: true, force: true });
       mkdirSync(results, { recursive: true });
-      const files = cfg.files();
+      const files = selectedFiles(cfg.files());
       const job: GuestJob = {
         files,
         env: isCi() ? { CI: process.env.CI! } : {},
