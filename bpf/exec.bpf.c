@@ -59,6 +59,19 @@ static __always_inline bool cwd_or_root_outside(struct task_struct *p)
 	       mount_is_foreign(BPF_CORE_READ(p, fs, root.mnt), p);
 }
 
+/* The task and the file being exec'd, into ev (sched_process_exec, and lsm.bpf.c's
+ * bprm_check_security, which judges the cwd before the exec). */
+static __always_inline void exec_event_fill(struct aces_event *ev, struct task_struct *p,
+					    struct linux_binprm *bprm, __u64 key)
+{
+	struct file *f = BPF_CORE_READ(bprm, file);
+
+	event_fill_task(ev, p, key);
+	dentry_name(BPF_CORE_READ(f, f_path.dentry), ev->name, sizeof(ev->name));
+	ev->obj_dev = sb_dev(file_sb(f));
+	ev->obj_ino = BPF_CORE_READ(f, f_inode, i_ino);
+}
+
 static __always_inline void container_exec(struct task_struct *p, struct linux_binprm *bprm,
 					   struct aces_config *cfg, __u64 ts)
 {
@@ -76,12 +89,7 @@ static __always_inline void container_exec(struct task_struct *p, struct linux_b
 			ev.rule = RULE_EXEC_CWD_OUTSIDE;
 	}
 	if (ev.rule) {
-		struct file *f = BPF_CORE_READ(bprm, file);
-
-		event_fill_task(&ev, p, key);
-		dentry_name(BPF_CORE_READ(f, f_path.dentry), ev.name, sizeof(ev.name));
-		ev.obj_dev = sb_dev(file_sb(f));
-		ev.obj_ino = BPF_CORE_READ(f, f_inode, i_ino);
+		exec_event_fill(&ev, p, bprm, key);
 		decide(&ev, cfg, HOOK_CAN_SIGNAL);
 		return;
 	}

@@ -14,12 +14,13 @@
  *                              inode is one of the host's, or a pidfd of a task outside the
  *                              container. The switch itself still happens, but the SIGKILL is
  *                              delivered before the task returns to user space: no instruction
- *                              of it ever runs in the host's namespaces. (LSM: issue #4.)
+ *                              of it ever runs in the host's namespaces.
  *   tp_btf/signal_generate     a user-sent signal (kill, tkill, sigqueue, pidfd_send_signal)
  *                              from a container task to a task outside its container. The signal
  *                              is already queued: without LSM (task_kill) it cannot be refused;
  *                              the sender dies and is recorded. Kernel-generated signals (SIGCHLD
  *                              to the runtime's shim, SIGPIPE, faults) carry si_code > 0 and pass.
+ *                              On BPF LSM kernels lsm_task_kill refuses it first (EPERM).
  * Minimum kernel: 5.5 (tp_btf); pidfs from 6.9, anon-inode pidfds before.
  */
 
@@ -73,6 +74,19 @@ int ns_setns(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
+/* A user-sent signal from a container task t to target (tp_btf/signal_generate, after it was
+ * queued; lsm.bpf.c: task_kill, before). Returns the VERDICT_*. */
+static __always_inline int judge_signal(struct task_struct *t, struct aces_config *cfg,
+					struct task_struct *target, int sig, __u64 ts, __u32 hook)
+{
+	__u64 key = task_container_key(t, cfg);
+	if (task_same_container(target, t, key, cfg))
+		return VERDICT_NONE;
+	struct aces_event ev = { .obj_flags = sig, .obj_ino = BPF_CORE_READ(target, tgid) };
+	BPF_CORE_READ_STR_INTO(&ev.name, target, comm);
+	return container_event(&ev, t, cfg, ts, RULE_SIGNAL_HOST, hook);
+}
+
 SEC("tp_btf/signal_generate")
 int BPF_PROG(ns_signal, int sig, struct kernel_siginfo *info, struct task_struct *target, int group, int result)
 {
@@ -88,11 +102,6 @@ int BPF_PROG(ns_signal, int sig, struct kernel_siginfo *info, struct task_struct
 
 	if (!t)
 		return 0;
-	__u64 key = task_container_key(t, cfg);
-	if (task_same_container(target, t, key, cfg))
-		return 0;
-	struct aces_event ev = { .obj_flags = sig, .obj_ino = BPF_CORE_READ(target, tgid) };
-	BPF_CORE_READ_STR_INTO(&ev.name, target, comm);
-	container_event(&ev, t, cfg, ts, RULE_SIGNAL_HOST, HOOK_CAN_SIGNAL);
+	judge_signal(t, cfg, target, sig, ts, HOOK_CAN_SIGNAL);
 	return 0;
 }

@@ -54,6 +54,57 @@ int BPF_PROG(probe_lsm_ptrace, struct task_struct *child, unsigned int mode)
 	return 0;
 }
 
+SEC("lsm/task_kill")
+int BPF_PROG(probe_lsm_kill, struct task_struct *p)
+{
+	return 0;
+}
+
+SEC("lsm/bpf")
+int BPF_PROG(probe_lsm_bpf, int cmd)
+{
+	return 0;
+}
+
+SEC("lsm/syslog")
+int BPF_PROG(probe_lsm_syslog, int type)
+{
+	return 0;
+}
+
+SEC("lsm/perf_event_alloc")
+int BPF_PROG(probe_lsm_perf, struct perf_event *event)
+{
+	return 0;
+}
+
+/* With the helper the program uses: bpf_task_pt_regs (5.15) finds the system call. */
+SEC("lsm/key_permission")
+int BPF_PROG(probe_lsm_key, key_ref_t key_ref)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	return regs ? 0 : 0;
+}
+
+SEC("lsm/path_chroot")
+int BPF_PROG(probe_lsm_chroot, const struct path *path)
+{
+	return 0;
+}
+
+SEC("lsm/sb_pivotroot")
+int BPF_PROG(probe_lsm_pivot, const struct path *old_path)
+{
+	return 0;
+}
+
+SEC("lsm/unix_stream_connect")
+int BPF_PROG(probe_lsm_unix, struct sock *sock)
+{
+	return 0;
+}
+
 SEC("fentry/do_sys_openat2")
 int BPF_PROG(probe_fentry)
 {

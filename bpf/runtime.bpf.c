@@ -7,14 +7,38 @@
  * AF_UNIX socket's peer carries the path of the listening socket it reached; its inode
  * (device, inode number) is looked up among the runtime sockets user space registered, so the
  * socket's path inside the container (a bind mount at any name, /proc/<pid>/root/...) does not
- * matter. The caller dies before it can send a request. (LSM unix_stream_connect: issue #4.)
+ * matter. The caller dies before it can send a request. On BPF LSM kernels unix_stream_connect
+ * (lsm.bpf.c) refuses the connection itself, whatever the route (io_uring too).
  * Minimum kernel: 4.x.
  */
 
 #define AF_UNIX 1
 #define S_IFSOCK 0140000
 
-/* sock is the task's file behind the fd of a connected socket. */
+/* A container task t connecting to (lsm.bpf.c: unix_stream_connect, before) or connected to
+ * (tracepoints: after) the AF_UNIX socket peer: a registered runtime socket? Returns the
+ * VERDICT_*. */
+static __always_inline int judge_unix_peer(struct task_struct *t, struct aces_config *cfg,
+					   struct unix_sock *peer, __u64 ts, __u8 via, __u32 hook)
+{
+	if (!peer)
+		return VERDICT_NONE;
+	struct dentry *d = BPF_CORE_READ(peer, path.dentry);
+	if (!d)
+		return VERDICT_NONE; /* abstract or unbound */
+	struct aces_file_key fk = {
+		.kind = RUNTIME_SOCKET,
+		.dev = BPF_CORE_READ(d, d_sb, s_dev),
+		.ino = BPF_CORE_READ(d, d_inode, i_ino),
+	};
+	if (!bpf_map_lookup_elem(&runtime_objs, &fk))
+		return VERDICT_NONE;
+	struct aces_event ev = { .flags = via, .obj_dev = fk.dev, .obj_ino = fk.ino };
+	dentry_name(d, ev.name, sizeof(ev.name));
+	return container_event(&ev, t, cfg, ts, RULE_RUNTIME_SOCKET, hook);
+}
+
+/* f is the task's file behind the fd of a connected socket. */
 static __always_inline void judge_connected(struct task_struct *t, struct file *f, __u64 ts, __u8 via)
 {
 	struct aces_config *cfg = get_config();
@@ -27,22 +51,7 @@ static __always_inline void judge_connected(struct task_struct *t, struct file *
 	struct sock *sk = BPF_CORE_READ(sock, sk);
 	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_family) != AF_UNIX)
 		return;
-	struct unix_sock *peer = (void *)BPF_CORE_READ((struct unix_sock *)sk, peer);
-	if (!peer)
-		return;
-	struct dentry *d = BPF_CORE_READ(peer, path.dentry);
-	if (!d)
-		return; /* abstract or unbound */
-	struct aces_file_key fk = {
-		.kind = RUNTIME_SOCKET,
-		.dev = BPF_CORE_READ(d, d_sb, s_dev),
-		.ino = BPF_CORE_READ(d, d_inode, i_ino),
-	};
-	if (!bpf_map_lookup_elem(&runtime_objs, &fk))
-		return;
-	struct aces_event ev = { .flags = via, .obj_dev = fk.dev, .obj_ino = fk.ino };
-	dentry_name(d, ev.name, sizeof(ev.name));
-	container_event(&ev, t, cfg, ts, RULE_RUNTIME_SOCKET, HOOK_CAN_SIGNAL);
+	judge_unix_peer(t, cfg, (void *)BPF_CORE_READ((struct unix_sock *)sk, peer), ts, via, HOOK_CAN_SIGNAL);
 }
 
 SEC("tracepoint/syscalls/sys_enter_connect")

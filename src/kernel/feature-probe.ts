@@ -100,6 +100,14 @@ export const LSM_HOOK_PROBES: Readonly<Record<string, string>> = {
   bprm_check_security: 'probe_lsm_bprm',
   path_mknod: 'probe_lsm_mknod',
   ptrace_access_check: 'probe_lsm_ptrace',
+  task_kill: 'probe_lsm_kill',
+  bpf: 'probe_lsm_bpf',
+  syslog: 'probe_lsm_syslog',
+  perf_event_alloc: 'probe_lsm_perf',
+  key_permission: 'probe_lsm_key',
+  path_chroot: 'probe_lsm_chroot',
+  sb_pivotroot: 'probe_lsm_pivot',
+  unix_stream_connect: 'probe_lsm_unix',
 };
 
 /** Each hook loaded on its own, where LSM programs load at all (else each says why not). */

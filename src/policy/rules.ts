@@ -255,9 +255,10 @@ export const RULES: readonly Rule[] = deepFreeze([
     attack: T1611,
     defaultLevel: 2,
     defaultAction: 'kill',
-    tiers: ['signal'],
+    tiers: ['lsm', 'signal'],
+    tierDefaultActions: { lsm: 'deny' },
     description:
-      'A container task sends a signal (kill, tkill, sigqueue, pidfd_send_signal) to a task outside its container, e.g. with --pid host. Kernel-generated signals (SIGCHLD to the runtime) are not counted. Without LSM the signal cannot be refused; the sender dies.',
+      'A container task sends a signal (kill, tkill, sigqueue, pidfd_send_signal) to a task outside its container, e.g. with --pid host. Kernel-generated signals (SIGCHLD to the runtime) are not counted. On the lsm tier the signal is refused before it is queued; without LSM it cannot be refused and the sender dies.',
   },
   {
     id: RULE_PROC_FOREIGN_READ,
@@ -279,7 +280,8 @@ export const RULES: readonly Rule[] = deepFreeze([
     attack: T1611,
     defaultLevel: 2,
     defaultAction: 'kill',
-    tiers: ['signal'],
+    tiers: ['lsm', 'signal'],
+    tierDefaultActions: { lsm: 'deny' },
     description:
       "A container task in the initial user namespace calls keyctl, add_key or request_key: the keyring is not namespaced, so uid 0 in the container reaches host root's keys.",
   },
@@ -341,7 +343,8 @@ export const RULES: readonly Rule[] = deepFreeze([
     attack: T1611,
     defaultLevel: 2,
     defaultAction: 'kill',
-    tiers: ['signal'],
+    tiers: ['lsm', 'signal'],
+    tierDefaultActions: { lsm: 'deny' },
     description:
       'A container task mounts overlayfs or FUSE inside a user namespace it created (unshare -U): the set-up of several privilege-escalation exploits (CVE-2021-3493, CVE-2023-0386). tmpfs, proc and the like stay allowed for sandboxes.',
   },
@@ -365,7 +368,8 @@ export const RULES: readonly Rule[] = deepFreeze([
     attack: T1611,
     defaultLevel: 2,
     defaultAction: 'kill',
-    tiers: ['signal'],
+    tiers: ['lsm', 'signal'],
+    tierDefaultActions: { lsm: 'deny' },
     description:
       "A container task makes the host's root directory its root (chroot /host with -v /:/host), to run host binaries as if on the host.",
   },
@@ -390,7 +394,8 @@ export const RULES: readonly Rule[] = deepFreeze([
     attack: T1611,
     defaultLevel: 2,
     defaultAction: 'kill',
-    tiers: ['signal'],
+    tiers: ['lsm', 'signal'],
+    tierDefaultActions: { lsm: 'deny' },
     description:
       'A container task connects to docker.sock, containerd.sock, crio.sock or podman.sock, judged by the inode of the listening socket, whatever its path in the container; also through io_uring.',
   },
@@ -402,7 +407,7 @@ export const RULES: readonly Rule[] = deepFreeze([
     attack: T1611,
     defaultLevel: 3,
     defaultAction: 'quarantine',
-    tiers: ['signal'],
+    tiers: ['lsm', 'signal'],
     description:
       'A container task executes a program while its working directory or root lies on a mount outside its mount namespace: the CVE-2024-21626 shape (a leaked host directory fd as WORKDIR).',
   },
@@ -414,7 +419,8 @@ export const RULES: readonly Rule[] = deepFreeze([
     attack: T1611,
     defaultLevel: 2,
     defaultAction: 'kill',
-    tiers: ['signal'],
+    tiers: ['lsm', 'signal'],
+    tierDefaultActions: { lsm: 'deny' },
     description:
       'A container task calls bpf(BPF_PROG_LOAD): programs run in the shared kernel.',
   },
@@ -426,7 +432,8 @@ export const RULES: readonly Rule[] = deepFreeze([
     attack: T1611,
     defaultLevel: 2,
     defaultAction: 'kill',
-    tiers: ['signal'],
+    tiers: ['lsm', 'signal'],
+    tierDefaultActions: { lsm: 'deny' },
     description:
       'A container task mounts a kernel interface filesystem: tracefs, debugfs, securityfs, binfmt_misc or bpffs.',
   },
@@ -438,7 +445,8 @@ export const RULES: readonly Rule[] = deepFreeze([
     attack: T1611,
     defaultLevel: 2,
     defaultAction: 'kill',
-    tiers: ['signal'],
+    tiers: ['lsm', 'signal'],
+    tierDefaultActions: { lsm: 'deny' },
     description:
       "A container task reads or clears the host's kernel log with syslog(2) or opens /proc/kmsg.",
   },
@@ -450,7 +458,8 @@ export const RULES: readonly Rule[] = deepFreeze([
     attack: T1611,
     defaultLevel: 2,
     defaultAction: 'kill',
-    tiers: ['signal'],
+    tiers: ['lsm', 'signal'],
+    tierDefaultActions: { lsm: 'deny' },
     description:
       "A container task opens cgroup.procs, tasks or cgroup.threads of a cgroup hierarchy's root for write: leaving its container's cgroups and their limits.",
   },
@@ -462,7 +471,8 @@ export const RULES: readonly Rule[] = deepFreeze([
     attack: T1611,
     defaultLevel: 2,
     defaultAction: 'kill',
-    tiers: ['signal'],
+    tiers: ['lsm', 'signal'],
+    tierDefaultActions: { lsm: 'deny' },
     description:
       'A container task opens a perf event for every task of a CPU (pid -1).',
   },

@@ -2,7 +2,7 @@
 // classifies as a container, DESIGN §4), inside a fresh cgroup of the key hierarchy so that its
 // container key is its own and a quarantine can only ever reach the test's processes.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, rmdirSync, readFileSync, existsSync } from 'node:fs';
+import { mkdirSync, rmdirSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { detectCgroupLayout } from '../../src/containers/cgroup-layout.js';
 import { buildTool } from './tools.js';
@@ -33,6 +33,26 @@ export function makeTestCgroup(): TestCgroup {
         spawnSync('sleep', ['0.05']);
       }
       try { rmdirSync(dir); } catch { /* still busy: leave it, it is empty soon */ }
+    },
+  };
+}
+
+/** The container key ACES gives the tasks of a test cgroup: its directory's inode. */
+export function testCgroupKey(c: TestCgroup): string {
+  return statSync(c.dir, { bigint: true }).ino.toString();
+}
+
+/** Test cgroups for one suite: make() as many as needed, cleanup() removes them all. */
+export function testCgroupSet(): { make(): TestCgroup; cleanup(): void } {
+  const made: TestCgroup[] = [];
+  return {
+    make() {
+      const c = makeTestCgroup();
+      made.push(c);
+      return c;
+    },
+    cleanup() {
+      made.splice(0).forEach((c) => c.cleanup());
     },
   };
 }

@@ -3,29 +3,24 @@
 // on the signal tier the process dies before it can use what it got.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
 import { isRoot, skipUnlessRoot } from '../helpers/root.js';
 import { readyTier, startAces, type AcesRun } from '../helpers/aces-daemon.js';
-import { makeTestCgroup, runInPidns, type TestCgroup } from '../helpers/fake-container.js';
+import { runInPidns, testCgroupKey, testCgroupSet, type TestCgroup } from '../helpers/fake-container.js';
 import { buildTool } from '../helpers/tools.js';
 
-const keyOf = (c: TestCgroup) => statSync(c.dir, { bigint: true }).ino.toString();
+const keyOf = testCgroupKey;
 
 describe('setns and ptrace across the container boundary (enforce)', { concurrency: false }, () => {
   let aces: AcesRun | undefined;
-  const cgroups: TestCgroup[] = [];
-  const cg = () => {
-    const c = makeTestCgroup();
-    cgroups.push(c);
-    return c;
-  };
+  const cgroups = testCgroupSet();
+  const cg = cgroups.make;
   before(async () => {
     if (isRoot()) aces = await startAces({ mode: 'enforce' });
   });
   after(async () => {
     if (!aces) return;
     assert.equal(await aces.stop(), 0);
-    cgroups.forEach((c) => c.cleanup());
+    cgroups.cleanup();
   });
 
   test('nsenter into a host namespace the container does not hold', async (t) => {
