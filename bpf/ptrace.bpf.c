@@ -5,7 +5,7 @@
  * Hook: syscalls/sys_exit_ptrace. After a successful request, the tracer's `ptraced` list holds
  * every task it traces; one outside the container means an attach crossed the boundary. The
  * tracer dies before it returns to user space, so no PEEK/POKE ever follows, and a dying tracer
- * detaches from its tracees. (LSM ptrace_access_check denies the attach itself: issue #4.)
+ * detaches from its tracees. (On BPF LSM kernels ptrace_access_check denies the attach itself: lsm.bpf.c.)
  * The other route to the same memory, /proc/<pid>/mem, is judged at open (files.bpf.c).
  * Minimum kernel: 4.x.
  */
