@@ -2,9 +2,9 @@
 # /init of the vm tier's guest (test/vm/initramfs.ts builds the initramfs around it).
 #
 # Loads the modules the package ships as modules (virtio, 9p, ext4 ...), mounts the host's "/"
-# read-only over 9p and chroots into it, so the guest runs the host's node, the host's build of
+# read-only over 9p and switches root into it, so the guest runs the host's node, the host's build of
 # ACES (dist/, bpf/build/aces.bpf.o) and the project's own test files against this kernel. The
-# chroot gets what a booted Debian system has: tmpfs on /tmp /var/tmp /run, devtmpfs, proc,
+# new root gets what a booted Debian system has: tmpfs on /tmp /var/tmp /run, devtmpfs, proc,
 # sysfs, securityfs, tracefs, bpffs, binfmt_misc, and the cgroup layout of the project's CI host
 # (v1 controllers under a tmpfs at /sys/fs/cgroup, cgroup2 at /sys/fs/cgroup/unified). Results go
 # to a second, writable 9p share. Every step prints "aces-vm: ..." on the console, where the
@@ -85,13 +85,14 @@ if [ -b /dev/vda ]; then
 fi
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 
-say "chroot: $ACES_NODE $ACES_RUNNER"
-# pid 1 itself changes root (chroot execs in this process): kernel threads share pid 1's
+say "switch_root: $ACES_NODE $ACES_RUNNER"
+# pid 1 itself changes root (switch_root execs in this process): kernel threads share pid 1's
 # fs_struct, so usermode helpers (release_agent, core_pattern pipes) resolve their paths in the
-# host's tree, as on a booted system after switch_root. The host's static busybox is pid 1 then.
+# host's tree, as on a booted system. switch_root moves the tree onto "/" before its chroot, so
+# the root is the mount namespace's own root, not a chroot: the kernel refuses user namespaces
+# (unshare -U) to chrooted tasks. The host's static busybox is pid 1 then.
 export ACES_NODE ACES_RUNNER
-cd $R
-exec chroot . /bin/busybox sh -c '
+exec switch_root $R /bin/busybox sh -c '
 	/usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
 		LANG=C.UTF-8 TMPDIR=/tmp "$ACES_NODE" "$ACES_RUNNER" /run/aces-vm/results
 	echo "aces-vm: runner exited $?"

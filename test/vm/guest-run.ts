@@ -1,4 +1,4 @@
-// Runs inside the vm tier's guest (after guest-init.sh chroots into the host's root): records
+// Runs inside the vm tier's guest (after guest-init.sh switches root into the host's root): records
 // what this kernel gives ACES (`aces doctor --json`, the ready line of a real `aces run`), then
 // runs the project's test files one at a time with TAP output into the results share. The host
 // side (lsm-kernels.test.ts) reads summary.json and the TAP files back.

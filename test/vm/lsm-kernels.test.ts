@@ -128,7 +128,7 @@ describe('Debian kernels in QEMU', {
           onProgress: (l) => t.diagnostic(`${((Date.now() - t0) / 1000).toFixed(0)}s ${l}`),
         });
         const log = readFileSync(consoleLog, 'utf8');
-        if (readSummary(results) || log.includes('aces-vm: chroot:') || !/Oops|Kernel panic|BUG:/.test(log)) break;
+        if (readSummary(results) || log.includes('aces-vm: switch_root:') || !/Oops|Kernel panic|BUG:/.test(log)) break;
         t.diagnostic(`${kernel.pkg}: the guest crashed while booting (attempt ${attempt}); booting again`);
       }
       const tail = (): string => readFileSync(consoleLog, 'utf8').split('\n').slice(-40).join('\n');

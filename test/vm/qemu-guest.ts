@@ -1,7 +1,7 @@
 // Boots one Debian kernel in QEMU for the vm tier and waits for it to power off.
 //
 // Software emulation (-accel tcg): KVM hangs on this project's CI machine (DESIGN §6), and TCG
-// runs everywhere. The host's "/" is shared read-only over 9p (the guest chroots into it), a
+// runs everywhere. The host's "/" is shared read-only over 9p (the guest switches root into it), a
 // second 9p share takes the results, and a small ext4 image is the guest's "host disk".
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, rmSync } from 'node:fs';
