@@ -8,7 +8,7 @@ import { REPO_ROOT } from './aces-daemon.js';
 const OUT = '/tmp/aces-tools';
 
 /** Path of the built tool; `defines` become -D flags (and part of the output name). */
-export function buildTool(name: 'uring-write' | 'suid-probe' | 'host-marker' | 'pidns-run' | 'newmount' | 'keyring' | 'ptrace-poke' | 'shocker' | 'unix-get' | 'bpf-load' | 'perf-open' | 'credbase' | 'fd-pass', defines: Record<string, string> = {}): string {
+export function buildTool(name: 'uring-write' | 'suid-probe' | 'host-marker' | 'pidns-run' | 'newmount' | 'keyring' | 'ptrace-poke' | 'shocker' | 'unix-get' | 'bpf-load' | 'perf-open' | 'credbase' | 'fd-pass' | 'process-vm', defines: Record<string, string> = {}): string {
   mkdirSync(OUT, { recursive: true });
   const suffix = Object.entries(defines).map(([k, v]) => `${k}=${v}`).join(',').replace(/[^A-Za-z0-9=,._-]/g, '_');
   const out = join(OUT, suffix ? `${name}.${suffix}` : name);
