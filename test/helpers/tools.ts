@@ -7,14 +7,17 @@ import { REPO_ROOT } from './aces-daemon.js';
 
 const OUT = '/tmp/aces-tools';
 
+// A debugger's target keeps its frames and symbols (no inlining, debug info).
+const EXTRA_FLAGS: Record<string, string[]> = { 'gdb-target': ['-g', '-O0'] };
+
 /** Path of the built tool; `defines` become -D flags (and part of the output name). */
-export function buildTool(name: 'uring-write' | 'suid-probe' | 'host-marker' | 'pidns-run' | 'newmount' | 'keyring' | 'ptrace-poke' | 'shocker' | 'unix-get' | 'bpf-load' | 'perf-open' | 'credbase' | 'fd-pass' | 'process-vm', defines: Record<string, string> = {}): string {
+export function buildTool(name: 'uring-write' | 'suid-probe' | 'host-marker' | 'pidns-run' | 'newmount' | 'keyring' | 'ptrace-poke' | 'shocker' | 'unix-get' | 'bpf-load' | 'perf-open' | 'credbase' | 'fd-pass' | 'process-vm' | 'gdb-target', defines: Record<string, string> = {}): string {
   mkdirSync(OUT, { recursive: true });
   const suffix = Object.entries(defines).map(([k, v]) => `${k}=${v}`).join(',').replace(/[^A-Za-z0-9=,._-]/g, '_');
   const out = join(OUT, suffix ? `${name}.${suffix}` : name);
   if (existsSync(out)) return out;
   const flags = Object.entries(defines).map(([k, v]) => `-D${k}=${JSON.stringify(v)}`);
-  const r = spawnSync('cc', ['-O2', '-static', '-Wall', ...flags, '-o', out, join(REPO_ROOT, 'test', 'fixtures', 'tools', `${name}.c`)], { encoding: 'utf8' });
+  const r = spawnSync('cc', ['-O2', '-static', '-Wall', ...(EXTRA_FLAGS[name] ?? []), ...flags, '-o', out, join(REPO_ROOT, 'test', 'fixtures', 'tools', `${name}.c`)], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`building ${name} failed:\n${r.stderr}`);
   return out;
 }
