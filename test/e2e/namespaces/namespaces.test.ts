@@ -56,6 +56,25 @@ const cases: EscapeCase[] = [
     cleanup: () => rmSync(MARK('root'), { force: true }),
   },
   {
+    tag: 'io-uring-proc-root-walk',
+    rule: 'foreign-mount-open',
+    args: () => ['--pid', 'host', '--cap-add', 'SYS_PTRACE'],
+    // The same host file written by IORING_OP_OPENAT + IORING_OP_WRITE: no open or write
+    // system call for the tracepoints; the io_uring completion of the open is judged instead.
+    setup: () => {
+      writeFileSync(MARK('uring-root'), 'original\n');
+      return {};
+    },
+    script: (c) => `/t/uring-write /proc/${c.hostPid}/root${MARK('uring-root')} pwned; echo status=$?`,
+    escaped: () => assert.match(readFileSync(MARK('uring-root'), 'utf8'), /^pwned/),
+    contained: (r, _c, ev) => {
+      assert.equal(readFileSync(MARK('uring-root'), 'utf8'), 'original\n', 'a host file was written through io_uring');
+      assert.match(r.stdout, /status=137/);
+      assert.equal(ev.via, 'io_uring');
+    },
+    cleanup: () => rmSync(MARK('uring-root'), { force: true }),
+  },
+  {
     tag: 'proc-cwd-walk',
     rule: 'foreign-mount-open',
     args: () => ['--pid', 'host', '--cap-add', 'SYS_PTRACE'],
