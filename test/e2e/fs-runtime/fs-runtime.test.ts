@@ -134,6 +134,19 @@ const cases: EscapeCase[] = [
     contained: (r) => assert.doesNotMatch(r.stdout, /HTTP/),
   },
   {
+    tag: 'io-uring-docker-sock',
+    rule: 'runtime-socket',
+    // IORING_OP_CONNECT: no connect system call for the tracepoints.
+    args: () => ['-v', `${DOCKER_SOCK}:/var/run/docker.sock`],
+    script: () => '/t/uring-write -c /var/run/docker.sock /version; echo status=$?',
+    escaped: (r) => assert.match(r.stdout, /ApiVersion/, r.stderr),
+    contained: (r, _c, ev) => {
+      assert.doesNotMatch(r.stdout, /ApiVersion/);
+      assert.match(r.stdout, /status=137/);
+      assert.equal(ev.via, 'io_uring');
+    },
+  },
+  {
     tag: 'leaked-host-dir-cwd',
     rule: 'exec-cwd-outside',
     level: 3,

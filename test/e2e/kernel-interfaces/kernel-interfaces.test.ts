@@ -76,6 +76,19 @@ const cases: EscapeCase[] = [
     },
   },
   {
+    tag: 'io-uring-release-agent-read',
+    rule: 'release-agent-read',
+    level: 1,
+    action: 'alert',
+    args: () => ['-v', '/sys/fs/cgroup/memory:/hostcg:ro', ...ADMIN],
+    script: () => '/t/uring-write -r /hostcg/release_agent; echo status=$?',
+    escaped: (r) => assert.match(r.stdout, /read: .*\nstatus=0/s, r.stderr),
+    contained: (r, _c, ev) => {
+      assert.equal(ev.via, 'io_uring');
+      assert.match(r.stdout, /status=0/, 'a level-1 probe is reported, not stopped');
+    },
+  },
+  {
     tag: 'perf-system-wide',
     rule: 'perf-system-wide',
     args: () => ['--cap-add', 'SYS_ADMIN', '--security-opt', 'seccomp=unconfined'],

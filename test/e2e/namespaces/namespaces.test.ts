@@ -120,6 +120,19 @@ const cases: EscapeCase[] = [
     },
   },
   {
+    tag: 'io-uring-read-host-environ',
+    rule: 'proc-foreign-read',
+    level: 1,
+    action: 'alert',
+    args: () => ['--pid', 'host', '--cap-add', 'SYS_PTRACE'],
+    script: (c) => `/t/uring-write -r /proc/${c.hostPid}/environ | grep ACES_E2E_SECRET`,
+    escaped: (r) => assert.match(r.stdout, /host-env-secret/),
+    contained: (r, _c, ev) => {
+      assert.equal(ev.via, 'io_uring');
+      assert.match(r.stdout, /host-env-secret/, 'a level-1 probe is reported, not stopped');
+    },
+  },
+  {
     tag: 'host-keyring',
     rule: 'keyctl-host',
     args: () => ['--security-opt', 'seccomp=unconfined'],
@@ -230,6 +243,18 @@ const cases: EscapeCase[] = [
     cleanup: (c) => {
       if (c.data.pid) try { process.kill(-Number(c.data.pid), 'SIGKILL'); } catch { /* gone */ }
       rmSync(MARK('pidfd-sig'), { force: true });
+    },
+  },
+  {
+    tag: 'io-uring-host-proc-mem',
+    rule: 'proc-mem-write',
+    args: () => ['--pid', 'host', '--cap-add', 'SYS_PTRACE'],
+    // Exit 3: the fd was opened for write (the one-byte write at address 0 then fails with EIO).
+    script: (c) => `/t/uring-write /proc/${c.hostPid}/mem x; echo status=$?`,
+    escaped: (r) => assert.match(r.stdout, /status=3/, r.stderr),
+    contained: (r, _c, ev) => {
+      assert.match(r.stdout, /status=137/);
+      assert.equal(ev.via, 'io_uring');
     },
   },
 ];
