@@ -1,9 +1,9 @@
 // Benign workloads with real tools (Debian image: gdb, strace, util-linux, su, procps, dpkg, apt)
 // under enforce. Each must finish normally, and no event of level 2 or more may name its
 // container: a false kill here is a detection bug, not a test to loosen.
-import { before, describe, test } from 'node:test';
+import { before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { isRoot, skipUnlessRoot } from '../../helpers/root.js';
+import { isRoot, skipUnless, skipUnlessRoot } from '../../helpers/root.js';
 import { runContainer } from '../../helpers/docker.js';
 import { ensureDebianImage, DEBIAN_IMAGE } from '../../helpers/debian-image.js';
 import { containerName, withAces } from '../../helpers/escape-suite.js';
@@ -19,9 +19,19 @@ const MOUNT_SANDBOX = ['--cap-add', 'SYS_ADMIN', '--security-opt', 'apparmor=unc
 describe('benign Debian tools under enforce', { concurrency: false }, () => {
   const aces = withAces('enforce');
   const names: string[] = [];
+  let imageError: string | undefined = 'not built';
   before(async () => {
-    if (isRoot()) await ensureDebianImage();
+    if (!isRoot()) return;
+    try {
+      await ensureDebianImage();
+      imageError = undefined;
+    } catch (e) {
+      imageError = e instanceof Error ? e.message : String(e);
+    }
   });
+  // Root, and the Debian image (its first build needs the Debian mirror).
+  const ready = (t: TestContext): boolean =>
+    skipUnlessRoot(t) && skipUnless(t, imageError === undefined, `no ${DEBIAN_IMAGE}: ${imageError}`);
   const run = async (tag: string, args: string[], script: string) => {
     const name = containerName(tag);
     names.push(name);
@@ -35,7 +45,7 @@ describe('benign Debian tools under enforce', { concurrency: false }, () => {
   };
 
   test('strace -f of a child and its children', async (t) => {
-    if (!skipUnlessRoot(t)) return;
+    if (!ready(t)) return;
     const r = await run('strace', [],
       'strace -f -o /tmp/trace bash -c "ls / >/dev/null; (cat /proc/self/status >/dev/null &); wait" && ' +
         'grep -c execve /tmp/trace && grep -q "clone\\|fork" /tmp/trace && echo ok');
@@ -43,7 +53,7 @@ describe('benign Debian tools under enforce', { concurrency: false }, () => {
   });
 
   test('gdb -batch: breakpoint, backtrace, continue to a normal exit', async (t) => {
-    if (!skipUnlessRoot(t)) return;
+    if (!ready(t)) return;
     const target = buildTool('gdb-target');
     const r = await run('gdb', ['-v', `${dirname(target)}:/g:ro`],
       `gdb -batch -ex 'break leaf' -ex run -ex bt -ex 'print x' -ex continue /g/${basename(target)} 2>&1 | tee /tmp/gdb.out; ` +
@@ -57,21 +67,21 @@ describe('benign Debian tools under enforce', { concurrency: false }, () => {
   // No --mount-proc: under Docker's masked /proc the kernel itself refuses a fresh procfs in a
   // user namespace (mount_too_revealing), with or without ACES.
   test('unshare -r (user namespace): root inside, its own pid namespace, tmpfs and bind mounts', async (t) => {
-    if (!skipUnlessRoot(t)) return;
+    if (!ready(t)) return;
     await run('unshare-user', USERNS_SANDBOX,
       "unshare -r -m -p -f bash -c 'id -u | grep -qx 0 && [ $$ -eq 1 ] && mount -t tmpfs t /mnt && mkdir /mnt/a /mnt/b && " +
         "touch /mnt/a/x && mount --bind /mnt/a /mnt/b && ls /mnt/b/x' && echo ok");
   });
 
   test('unshare -m (mount namespace) with SYS_ADMIN: tmpfs, bind, read-only remount', async (t) => {
-    if (!skipUnlessRoot(t)) return;
+    if (!ready(t)) return;
     await run('unshare-mount', MOUNT_SANDBOX,
       "unshare -m bash -c 'mount -t tmpfs t /mnt && echo data > /mnt/f && mount --bind /mnt /srv && " +
         "mount -o remount,bind,ro /srv && ! touch /srv/g 2>/dev/null && cat /srv/f' && ! [ -e /mnt/f ] && echo ok");
   });
 
   test('su and setpriv to an unprivileged user', async (t) => {
-    if (!skipUnlessRoot(t)) return;
+    if (!ready(t)) return;
     await run('su-setpriv', [],
       'su -s /bin/sh nobody -c "id -u" | grep -qx 65534 && ' +
         'setpriv --reuid=65534 --regid=65534 --clear-groups id -u | grep -qx 65534 && ' +
@@ -80,7 +90,7 @@ describe('benign Debian tools under enforce', { concurrency: false }, () => {
   });
 
   test('dpkg installs and removes a .deb built in the container; apt installs a local .deb', async (t) => {
-    if (!skipUnlessRoot(t)) return;
+    if (!ready(t)) return;
     const deb = (pkg: string) =>
       `mkdir -p /tmp/${pkg}/DEBIAN /tmp/${pkg}/usr/share/${pkg} /tmp/${pkg}/usr/bin && ` +
       `for i in $(seq 1 150); do echo $i > /tmp/${pkg}/usr/share/${pkg}/f$i; done && ` +
@@ -99,7 +109,7 @@ describe('benign Debian tools under enforce', { concurrency: false }, () => {
   });
 
   test('/proc/self/* and ps aux', async (t) => {
-    if (!skipUnlessRoot(t)) return;
+    if (!ready(t)) return;
     await run('procps', ['--cap-add', 'SYS_PTRACE'],
       'sleep 30 & S=$!; for f in status maps smaps environ cmdline mountinfo limits stat io cgroup ns/mnt; do cat /proc/self/$f >/dev/null 2>&1 || ' +
         'ls -l /proc/self/$f >/dev/null || exit 1; done && readlink /proc/self/exe >/dev/null && ls -l /proc/self/fd >/dev/null && ' +
