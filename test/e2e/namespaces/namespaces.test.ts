@@ -75,6 +75,26 @@ const cases: EscapeCase[] = [
     cleanup: () => rmSync(MARK('uring-root'), { force: true }),
   },
   {
+    tag: 'io-uring-direct-proc-root-walk',
+    rule: 'foreign-mount-open',
+    args: () => ['--pid', 'host', '--cap-add', 'SYS_PTRACE'],
+    // Opened into the ring's own file table (no fd) and written by a request linked to the open,
+    // in a single io_uring_enter: the file is read back from the ring's table at the open's
+    // completion, and the kill lands before the linked write runs.
+    setup: () => {
+      writeFileSync(MARK('uring-direct'), 'original\n');
+      return {};
+    },
+    script: (c) => `/t/uring-write -d /proc/${c.hostPid}/root${MARK('uring-direct')} pwned; echo status=$?`,
+    escaped: () => assert.match(readFileSync(MARK('uring-direct'), 'utf8'), /^pwned/),
+    contained: (r, _c, ev) => {
+      assert.equal(readFileSync(MARK('uring-direct'), 'utf8'), 'original\n', 'a host file was written through a direct descriptor');
+      assert.match(r.stdout, /status=137/);
+      assert.equal(ev.via, 'io_uring');
+    },
+    cleanup: () => rmSync(MARK('uring-direct'), { force: true }),
+  },
+  {
     tag: 'proc-cwd-walk',
     rule: 'foreign-mount-open',
     args: () => ['--pid', 'host', '--cap-add', 'SYS_PTRACE'],
