@@ -24,7 +24,6 @@
  * Minimum kernel: 5.5 (tp_btf); pidfs from 6.9, anon-inode pidfds before.
  */
 
-#define PID_FS_MAGIC 0x50494446
 #define SEND_SIG_PRIV_PTR 1
 
 SEC("tracepoint/syscalls/sys_enter_setns")
@@ -32,11 +31,9 @@ int ns_setns(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 ts = bpf_ktime_get_ns();
 	struct aces_config *cfg;
-	struct task_struct *t = current_container_task(&cfg);
+	struct task_struct *t;
+	struct file *f = container_task_fd(ctx->args[0], &t, &cfg);
 
-	if (!t)
-		return 0;
-	struct file *f = task_fd_file(t, ctx->args[0]);
 	if (!f)
 		return 0;
 	struct aces_event ev = { .obj_flags = (__u32)ctx->args[1] };
@@ -53,18 +50,8 @@ int ns_setns(struct trace_event_raw_sys_enter *ctx)
 		if (!ns_is_foreign_host(t, inum))
 			return 0;
 	} else {
-		/* pidfd: pidfs inode (6.9+) or anon inode "[pidfd]" */
-		struct pid *pid = NULL;
-
-		if (magic == PID_FS_MAGIC)
-			pid = BPF_CORE_READ(inode, i_private);
-		else if (NAME_IS(ev.name, "[pidfd]"))
-			pid = BPF_CORE_READ(f, private_data);
-		struct task_struct *target = pid_first_task(pid);
+		struct task_struct *target = pidfd_foreign_task(f, t, cfg);
 		if (!target)
-			return 0;
-		__u64 key = task_container_key(t, cfg);
-		if (task_same_container(target, t, key, cfg))
 			return 0;
 		ev.obj_ino = BPF_CORE_READ(target, tgid);
 	}

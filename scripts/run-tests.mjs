@@ -81,8 +81,11 @@ async function prepareE2e() {
   if (!existsSync(helper)) return 'dist/test/helpers/docker.js missing';
   try {
     const { ensureDocker, ensureBusyboxImage } = await import(pathToFileURL(helper).href);
+    const { ensureDebianImage } = await import(pathToFileURL(join(ROOT, 'dist', 'test', 'helpers', 'debian-image.js')).href);
     await ensureDocker();
     await ensureBusyboxImage();
+    // The benign suite's real tools (gdb, strace, dpkg ...): debootstrap once, cached.
+    await ensureDebianImage();
     return undefined;
   } catch (e) {
     return e instanceof Error ? e.message : String(e);

@@ -44,7 +44,7 @@ available() { [ -n "$(apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate
 bpftool_works() { command -v bpftool >/dev/null 2>&1 && bpftool version >/dev/null 2>&1; }
 
 PACKAGES=(clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config make g++ python3
-  busybox-static qemu-system-x86 cpio e2fsprogs xz-utils)
+  busybox-static qemu-system-x86 cpio e2fsprogs xz-utils debootstrap)
 # A host with Docker from docker.com (docker-ce, containerd.io) conflicts with docker.io.
 if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; then
   PACKAGES+=(docker.io)

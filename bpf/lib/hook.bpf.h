@@ -41,4 +41,12 @@ static __always_inline struct task_struct *current_container_task(struct aces_co
 	return t;
 }
 
+/* The file behind fd in the current task's table if that task is a container task, else NULL;
+ * t and cfg filled for the caller (t NULL for a host task). */
+static __always_inline struct file *container_task_fd(long fd, struct task_struct **t, struct aces_config **cfg)
+{
+	*t = current_container_task(cfg);
+	return *t ? task_fd_file(*t, fd) : NULL;
+}
+
 #endif

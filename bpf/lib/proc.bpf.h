@@ -26,6 +26,26 @@ static __always_inline struct task_struct *proc_inode_task(struct inode *inode)
 	return pid_first_task(BPF_CORE_READ(pi, pid));
 }
 
+#define PID_FS_MAGIC 0x50494446
+
+/* The task a pidfd refers to: a pidfs inode (6.9+, the struct pid in i_private) or, before,
+ * an anon inode named "[pidfd]" (the struct pid in private_data). NULL for any other file. */
+static __always_inline struct task_struct *pidfd_file_task(struct file *f)
+{
+	struct inode *inode = BPF_CORE_READ(f, f_inode);
+	struct pid *pid = NULL;
+	char name[8] = {};
+
+	if (BPF_CORE_READ(inode, i_sb, s_magic) == PID_FS_MAGIC) {
+		pid = BPF_CORE_READ(inode, i_private);
+	} else {
+		dentry_name(BPF_CORE_READ(f, f_path.dentry), name, sizeof(name));
+		if (NAME_IS(name, "[pidfd]"))
+			pid = BPF_CORE_READ(f, private_data);
+	}
+	return pid_first_task(pid);
+}
+
 /* Whether namespace inode inum is one the task already holds (of any type). A container that
  * shares a host namespace on purpose (--net host, --pid host, --ipc host) may open or join it. */
 static __always_inline bool task_holds_ns(struct task_struct *t, __u32 inum)
@@ -53,6 +73,17 @@ static __always_inline bool task_same_container(struct task_struct *other, struc
 	if (!task_is_container(other, cfg))
 		return false;
 	return task_container_key(other, cfg) == self_key;
+}
+
+/* The task behind pidfd file f if it is outside self's container, else NULL. */
+static __always_inline struct task_struct *pidfd_foreign_task(struct file *f, struct task_struct *self,
+							      struct aces_config *cfg)
+{
+	struct task_struct *target = pidfd_file_task(f);
+
+	if (!target || task_same_container(target, self, task_container_key(self, cfg), cfg))
+		return NULL;
+	return target;
 }
 
 #endif

@@ -38,7 +38,7 @@ export interface EscapeCase {
 }
 
 export const TOOLS = [
-  'keyring', 'ptrace-poke', 'shocker', 'unix-get', 'bpf-load', 'perf-open', 'uring-write', 'fd-pass', 'newmount',
+  'keyring', 'ptrace-poke', 'shocker', 'unix-get', 'bpf-load', 'perf-open', 'uring-write', 'fd-pass', 'newmount', 'process-vm', 'exe-reopen',
 ] as const;
 
 export function toolsMount(): string[] {

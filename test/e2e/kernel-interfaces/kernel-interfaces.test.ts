@@ -1,6 +1,7 @@
-// Kernel interfaces from a container: bpf() program loads, tracefs/debugfs/securityfs mounts,
-// the host kernel log, moving into a root cgroup, system-wide perf events, and io_uring used to
-// reach release_agent (io_uring operations never pass the open/write system call tracepoints).
+// Kernel interfaces from a container: bpf() program loads, tracefs/debugfs/securityfs/binfmt_misc/
+// bpffs mounts, the host kernel log, moving into a root cgroup, system-wide perf events, and
+// io_uring used to reach release_agent or a root cgroup (io_uring operations never pass the
+// open/write system call tracepoints).
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { defineEscapeCases, type EscapeCase } from '../../helpers/escape-cases.js';
@@ -38,6 +39,11 @@ const cases: EscapeCase[] = [
   mountCase('debugfs'),
   mountCase('tracefs'),
   mountCase('securityfs'),
+  // binfmt_misc instances are per user namespace (6.7+): from the initial one, this is the
+  // host's, where a registered interpreter runs for every host exec. bpffs: pinned programs and
+  // maps of the host.
+  mountCase('binfmt_misc'),
+  mountCase('bpf'),
   {
     tag: 'dmesg',
     rule: 'syslog-read',
@@ -55,6 +61,31 @@ const cases: EscapeCase[] = [
     contained: (r) => {
       assert.doesNotMatch(r.stdout, /moved/);
       assert.equal(r.code, 137);
+    },
+  },
+  {
+    tag: 'io-uring-root-cgroup',
+    rule: 'cgroup-root-move',
+    // The shell's pid written to the host hierarchy root's cgroup.procs by io_uring only.
+    args: () => ['-v', '/sys/fs/cgroup/pids:/hostcg', ...ADMIN],
+    script: () => '/t/uring-write /hostcg/cgroup.procs $$; echo status=$?; cat /proc/self/cgroup | grep pids',
+    escaped: (r) => assert.match(r.stdout, /status=0\n.*pids:\/\n/, r.stderr),
+    contained: (r, _c, ev) => {
+      assert.match(r.stdout, /status=137\n.*pids:\/docker\//, 'the shell left its container cgroup');
+      assert.equal(ev.via, 'io_uring');
+    },
+  },
+  {
+    tag: 'io-uring-release-agent-read',
+    rule: 'release-agent-read',
+    level: 1,
+    action: 'alert',
+    args: () => ['-v', '/sys/fs/cgroup/memory:/hostcg:ro', ...ADMIN],
+    script: () => '/t/uring-write -r /hostcg/release_agent; echo status=$?',
+    escaped: (r) => assert.match(r.stdout, /read: .*\nstatus=0/s, r.stderr),
+    contained: (r, _c, ev) => {
+      assert.equal(ev.via, 'io_uring');
+      assert.match(r.stdout, /status=0/, 'a level-1 probe is reported, not stopped');
     },
   },
   {

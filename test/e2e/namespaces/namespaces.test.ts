@@ -1,13 +1,15 @@
 // Namespace escapes from containers that share the host pid namespace (--pid host): nsenter
 // into a host task, walking /proc/<pid>/root, signalling host tasks, reading their environ,
-// the host root's keyring, ptrace and /proc/<pid>/mem of a host task.
+// the host root's keyring, ptrace and /proc/<pid>/mem of a host task, and the routes to a host
+// task's memory, fds and signals without ptrace(2) or kill(2): process_vm_writev/readv,
+// pidfd_getfd, pidfd_send_signal.
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isRoot } from '../../helpers/root.js';
 import { buildTool } from '../../helpers/tools.js';
-import { defineEscapeCases, type EscapeCase } from '../../helpers/escape-cases.js';
+import { defineEscapeCases, type CaseContext, type EscapeCase } from '../../helpers/escape-cases.js';
 
 const PRIV = ['--pid', 'host', '--cap-add', 'SYS_ADMIN', '--cap-add', 'SYS_PTRACE', '--security-opt', 'apparmor=unconfined', '--security-opt', 'seccomp=unconfined'];
 const MARK = (tag: string) => `/var/tmp/aces-e2e-${tag}-${process.pid}`;
@@ -52,6 +54,45 @@ const cases: EscapeCase[] = [
       assert.equal(r.code, 137, 'the shell that opened the host file was killed');
     },
     cleanup: () => rmSync(MARK('root'), { force: true }),
+  },
+  {
+    tag: 'io-uring-proc-root-walk',
+    rule: 'foreign-mount-open',
+    args: () => ['--pid', 'host', '--cap-add', 'SYS_PTRACE'],
+    // The same host file written by IORING_OP_OPENAT + IORING_OP_WRITE: no open or write
+    // system call for the tracepoints; the io_uring completion of the open is judged instead.
+    setup: () => {
+      writeFileSync(MARK('uring-root'), 'original\n');
+      return {};
+    },
+    script: (c) => `/t/uring-write /proc/${c.hostPid}/root${MARK('uring-root')} pwned; echo status=$?`,
+    escaped: () => assert.match(readFileSync(MARK('uring-root'), 'utf8'), /^pwned/),
+    contained: (r, _c, ev) => {
+      assert.equal(readFileSync(MARK('uring-root'), 'utf8'), 'original\n', 'a host file was written through io_uring');
+      assert.match(r.stdout, /status=137/);
+      assert.equal(ev.via, 'io_uring');
+    },
+    cleanup: () => rmSync(MARK('uring-root'), { force: true }),
+  },
+  {
+    tag: 'io-uring-direct-proc-root-walk',
+    rule: 'foreign-mount-open',
+    args: () => ['--pid', 'host', '--cap-add', 'SYS_PTRACE'],
+    // Opened into the ring's own file table (no fd) and written by a request linked to the open,
+    // in a single io_uring_enter: the file is read back from the ring's table at the open's
+    // completion, and the kill lands before the linked write runs.
+    setup: () => {
+      writeFileSync(MARK('uring-direct'), 'original\n');
+      return {};
+    },
+    script: (c) => `/t/uring-write -d /proc/${c.hostPid}/root${MARK('uring-direct')} pwned; echo status=$?`,
+    escaped: () => assert.match(readFileSync(MARK('uring-direct'), 'utf8'), /^pwned/),
+    contained: (r, _c, ev) => {
+      assert.equal(readFileSync(MARK('uring-direct'), 'utf8'), 'original\n', 'a host file was written through a direct descriptor');
+      assert.match(r.stdout, /status=137/);
+      assert.equal(ev.via, 'io_uring');
+    },
+    cleanup: () => rmSync(MARK('uring-direct'), { force: true }),
   },
   {
     tag: 'proc-cwd-walk',
@@ -99,6 +140,19 @@ const cases: EscapeCase[] = [
     },
   },
   {
+    tag: 'io-uring-read-host-environ',
+    rule: 'proc-foreign-read',
+    level: 1,
+    action: 'alert',
+    args: () => ['--pid', 'host', '--cap-add', 'SYS_PTRACE'],
+    script: (c) => `/t/uring-write -r /proc/${c.hostPid}/environ | grep ACES_E2E_SECRET`,
+    escaped: (r) => assert.match(r.stdout, /host-env-secret/),
+    contained: (r, _c, ev) => {
+      assert.equal(ev.via, 'io_uring');
+      assert.match(r.stdout, /host-env-secret/, 'a level-1 probe is reported, not stopped');
+    },
+  },
+  {
     tag: 'host-keyring',
     rule: 'keyctl-host',
     args: () => ['--security-opt', 'seccomp=unconfined'],
@@ -133,7 +187,113 @@ const cases: EscapeCase[] = [
     escaped: (r) => assert.match(r.stdout, /opened/),
     contained: (r) => assert.doesNotMatch(r.stdout, /opened/),
   },
+  {
+    tag: 'process-vm-write-host',
+    rule: 'ptrace-foreign',
+    args: () => ['--pid', 'host', '--cap-add', 'SYS_PTRACE'],
+    setup: () => startMemoryTarget('pvm-write'),
+    script: (c) => `/t/process-vm write ${c.data.pid} ${c.data.addr} pwned; echo status=$?`,
+    escaped: async (r, c) => {
+      assert.match(r.stdout, /wrote 6/);
+      await waitFor(() => targetMemory(c) === 'pwned');
+      assert.equal(targetMemory(c), 'pwned');
+    },
+    contained: async (r, c) => {
+      assert.match(r.stdout, /status=137/, 'the writer was killed');
+      await new Promise((ok) => setTimeout(ok, 200));
+      assert.equal(targetMemory(c), 'untouched', "the host task's memory changed");
+    },
+    cleanup: stopMemoryTarget,
+  },
+  {
+    tag: 'process-vm-read-host',
+    rule: 'proc-foreign-read',
+    level: 1,
+    action: 'alert',
+    args: () => ['--pid', 'host', '--cap-add', 'SYS_PTRACE'],
+    setup: () => startMemoryTarget('pvm-read'),
+    script: (c) => `/t/process-vm read ${c.data.pid} ${c.data.addr} 9`,
+    escaped: (r) => assert.match(r.stdout, /read: untouched/),
+    contained: (r, _c, ev) => {
+      assert.equal(ev.object.name, 'process-vm', 'the event names the target');
+      assert.match(r.stdout, /read: untouched/, 'a level-1 probe is reported, not stopped');
+    },
+    cleanup: stopMemoryTarget,
+  },
+  {
+    tag: 'pidfd-getfd-host',
+    rule: 'ptrace-foreign',
+    args: () => ['--pid', 'host', '--cap-add', 'SYS_PTRACE'],
+    setup: async () => {
+      writeFileSync(MARK('fd-secret'), 'host-fd-secret\n');
+      return startMemoryTarget('pvm-getfd', MARK('fd-secret'));
+    },
+    script: (c) => `/t/process-vm getfd ${c.data.pid} 3; echo status=$?`,
+    escaped: (r) => assert.match(r.stdout, /got: host-fd-secret/),
+    contained: (r) => {
+      assert.doesNotMatch(r.stdout, /host-fd-secret/, "a host task's fd was stolen and read");
+      assert.match(r.stdout, /status=137/);
+    },
+    cleanup: (c) => {
+      stopMemoryTarget(c);
+      rmSync(MARK('fd-secret'), { force: true });
+    },
+  },
+  {
+    tag: 'pidfd-signal-host',
+    rule: 'signal-host',
+    args: () => ['--pid', 'host'],
+    setup: () => {
+      const p = spawn('sh', ['-c', `trap 'echo got >> ${MARK('pidfd-sig')}' USR1; while :; do sleep 0.1; done`], { stdio: 'ignore', detached: true });
+      p.unref();
+      spawnSync('sleep', ['0.3']);
+      return { pid: String(p.pid) };
+    },
+    script: (c) => `/t/process-vm signal ${c.data.pid} 10; echo status=$?`,
+    escaped: async (r) => {
+      assert.match(r.stdout, /sent/);
+      await waitFor(() => existsSync(MARK('pidfd-sig')));
+      assert.match(readFileSync(MARK('pidfd-sig'), 'utf8'), /got/);
+    },
+    // As kill(2): already queued when the tracepoint sees it (no LSM task_kill on this tier).
+    contained: (r) => {
+      assert.doesNotMatch(r.stdout, /sent/);
+      assert.match(r.stdout, /status=137/, 'the sender was killed');
+    },
+    cleanup: (c) => {
+      if (c.data.pid) try { process.kill(-Number(c.data.pid), 'SIGKILL'); } catch { /* gone */ }
+      rmSync(MARK('pidfd-sig'), { force: true });
+    },
+  },
+  {
+    tag: 'io-uring-host-proc-mem',
+    rule: 'proc-mem-write',
+    args: () => ['--pid', 'host', '--cap-add', 'SYS_PTRACE'],
+    // Exit 3: the fd was opened for write (the one-byte write at address 0 then fails with EIO).
+    script: (c) => `/t/uring-write /proc/${c.hostPid}/mem x; echo status=$?`,
+    escaped: (r) => assert.match(r.stdout, /status=3/, r.stderr),
+    contained: (r, _c, ev) => {
+      assert.match(r.stdout, /status=137/);
+      assert.equal(ev.via, 'io_uring');
+    },
+  },
 ];
+
+/** A host process holding the text "untouched" in memory (and FILE open on fd 3). */
+async function startMemoryTarget(tag: string, file?: string): Promise<Record<string, string>> {
+  const state = MARK(tag);
+  const p = spawn(buildTool('process-vm'), ['target', state, ...(file ? [file] : [])], { stdio: 'ignore', detached: true });
+  p.unref();
+  await waitFor(() => existsSync(state));
+  return { pid: String(p.pid), addr: readFileSync(`${state}.addr`, 'utf8').trim(), state };
+}
+
+function stopMemoryTarget(c: CaseContext): void {
+  if (c.data.pid) try { process.kill(Number(c.data.pid), 'SIGKILL'); } catch { /* gone */ }
+  for (const s of ['', '.addr', '.tmp']) if (c.data.state) rmSync(c.data.state + s, { force: true });
+}
+
+const targetMemory = (c: CaseContext) => readFileSync(c.data.state!, 'utf8').trim();
 
 async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
   const end = Date.now() + ms;
