@@ -33,6 +33,10 @@ export interface PipelineResult {
   readonly kernel_drops: number;
   readonly kernel_drops_by_reason: Record<string, number>;
   readonly output_drops: number;
+  /** Alert-only storm events the kernel rate limiter summarised (counted, carried in later events' `suppressed`). */
+  readonly suppressed_rate_limit: number;
+  /** Sum of `suppressed` over the storm events written: what the written events say was held back. */
+  readonly suppressed_reported: number;
   readonly kills_during_storm: { readonly attempted: number; readonly killed: number };
   readonly storm_decision_ns: Summary;
   readonly daemon_rss_peak_bytes: number | null;
@@ -121,10 +125,12 @@ export async function measurePipeline(
     kernel_drops: Object.values(byReason).reduce((a, b) => a + b, 0),
     kernel_drops_by_reason: byReason,
     output_drops: metricSum(after, 'aces_output_dropped_total') - metricSum(before, 'aces_output_dropped_total'),
+    suppressed_rate_limit: metricSum(after, 'aces_events_suppressed_total') - metricSum(before, 'aces_events_suppressed_total'),
+    suppressed_reported: stormEvents.reduce((a, e) => a + (e.suppressed ?? 0), 0),
     kills_during_storm: kills,
     storm_decision_ns: summarize(stormEvents.map((e) => e.latency_ns.decision)),
     daemon_rss_peak_bytes: rssPeak,
   };
-  log(`storm ${kind}: ${res.events_written} events written (${Math.round(res.events_per_second)}/s), kernel drops ${res.kernel_drops}, output drops ${res.output_drops}, kills ${kills.killed}/${kills.attempted}`);
+  log(`storm ${kind}: ${res.events_written} events written (${Math.round(res.events_per_second)}/s), kernel drops ${res.kernel_drops}, output drops ${res.output_drops}, suppressed ${res.suppressed_rate_limit} (reported ${res.suppressed_reported}), kills ${kills.killed}/${kills.attempted}`);
   return res;
 }

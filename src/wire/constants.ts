@@ -42,8 +42,13 @@ export const DROP_QUARANTINE = 2;
 export const DROP_KILL_PENDING = 3;
 export const DROP_CONTAINER = 4;
 export const DROP_SETUP = 5;
+/** Not a loss: alert-only events the per-container rate limiter folded into the next event's `suppressed`. */
+export const DROP_RATE_LIMITED = 6;
+export const DROP_RINGBUF_HEADROOM = 7;
 export const DROP_MAX = 8;
-export const DROP_NAMES = ['ringbuf', 'offender', 'quarantine', 'kill_pending', 'container', 'setup'] as const;
+export const DROP_NAMES = [
+  'ringbuf', 'offender', 'quarantine', 'kill_pending', 'container', 'setup', 'rate_limited', 'ringbuf_headroom',
+] as const;
 
 export const OFFENDER_PROCESS = 1;
 export const OFFENDER_CONTAINER = 2;

@@ -23,6 +23,7 @@ export type EventLine = Line & {
   tier: string;
   monitor: boolean;
   decided_by: string;
+  suppressed?: number;
   via: string;
   offender: boolean;
   escalated: boolean;
