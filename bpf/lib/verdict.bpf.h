@@ -220,7 +220,6 @@ static __always_inline int decide_known(struct aces_event *ev, struct aces_confi
 		applied = ACT_ALERT;
 	}
 	ev->action = applied;
-	ev->seq = next_seq();
 	/* The verdict is taken here; applying it (a signal raises a self-interrupt on 6.13+) is
 	 * measured separately, by the killed task's exit time. */
 	ev->ts_decision = bpf_ktime_get_ns();
@@ -245,9 +244,13 @@ static __always_inline int decide_known(struct aces_event *ev, struct aces_confi
 	}
 	if (applied == ACT_QUARANTINE)
 		quarantine_container(key, cfg, now);
+	ev->seq = next_seq();
 
 	if (level >= LEVEL_ATTEMPT) {
-		if (!(hook & HOOK_HOST_TASK)) {
+		/* A process the hook just sent SIGKILL (group-wide, uncatchable) gets no record of
+		 * its own: exec_sched_exit would delete it in a few µs, and the insertion would
+		 * only delay the victim's exit. Its container's record stays. */
+		if (!(hook & HOOK_HOST_TASK) && !killed) {
 			offender_record(OFFENDER_PROCESS, ev->tgid, ev, now);
 			/* Tracing and LSM hooks (task storage is theirs, not cgroup programs'): open
 			 * the fast path for this task (files.bpf.c). */

@@ -213,6 +213,11 @@ export class Daemon {
         splitKernelCounters(obj.drops()).suppressed);
       m.gauge('aces_output_dropped_total', 'Event lines dropped because the output fell behind', () => this.sink.dropped);
       m.gauge('aces_process_resident_bytes', 'Daemon resident set size', () => process.memoryUsage().rss);
+      // Where the RSS goes: V8 heap (young and old generations), and memory outside it (Buffers).
+      m.gauge('aces_process_memory_bytes', 'Daemon memory by kind (process.memoryUsage)', () => {
+        const u = process.memoryUsage();
+        return { heap_total: u.heapTotal, heap_used: u.heapUsed, external: u.external, array_buffers: u.arrayBuffers };
+      }, 'kind');
       m.gauge('aces_map_memory_bytes', 'Upper bound of kernel map memory', () => obj.mapMemoryBytes());
 
       // Register what is already running before attaching, so exceptions hold from the start.
