@@ -103,14 +103,13 @@ static __always_inline void emit_event(struct aces_event *ev, struct aces_config
 	bool alert_only = ev->policy_action <= ACT_ALERT;
 	__u64 flags;
 
+	/* Headroom first: a count taken over by alert_admit() must travel in a written record. */
+	if (alert_only && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= RING_BYTES - DECISION_HEADROOM_BYTES) {
+		count_drop(DROP_RINGBUF_HEADROOM);
+		return;
+	}
 	if (!alert_admit(ev, cfg, alert_only))
 		return;
-	if (alert_only) {
-		if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= RING_BYTES - DECISION_HEADROOM_BYTES) {
-			count_drop(DROP_RINGBUF_HEADROOM);
-			return;
-		}
-	}
 	flags = killed ? BPF_RB_NO_WAKEUP : wakeup_flags(cfg, ev->level);
 	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), flags))
 		count_drop(DROP_RINGBUF);
