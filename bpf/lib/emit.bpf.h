@@ -111,8 +111,16 @@ static __always_inline void emit_event(struct aces_event *ev, struct aces_config
 	if (!alert_admit(ev, cfg, alert_only))
 		return;
 	flags = killed ? BPF_RB_NO_WAKEUP : wakeup_flags(cfg, ev->level);
-	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), flags))
+	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), flags)) {
 		count_drop(DROP_RINGBUF);
+		/* The count this record carried goes back to its container's window. */
+		if (ev->suppressed) {
+			struct alert_window *w = bpf_map_lookup_elem(&alert_rate, &ev->container_key);
+
+			if (w)
+				__sync_fetch_and_add(&w->suppressed, ev->suppressed);
+		}
+	}
 }
 
 static __always_inline void emit_exit(__u32 pid, __u64 seq, __u64 ts)
