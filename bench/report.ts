@@ -121,7 +121,7 @@ export function evaluateTargets(r: Omit<BenchResult, 'targets'>): TargetCheck[] 
     out.push({
       name: `no event record dropped, ${p.storm} storm (ring buffer and output)`,
       target: '0',
-      value: `kernel ${p.kernel_drops}, output ${p.output_drops} (${fmt(p.events_per_second, 0)} events/s written; ${p.suppressed_rate_limit ?? 0} alerts rate-limited, counted)`,
+      value: `kernel ${p.kernel_drops}, output ${p.output_drops} (${fmt(p.events_per_second, 0)} events/s written; ${p.suppressed_alerts ?? 0} alerts summarised, counted)`,
       holds: p.kernel_drops === 0 && p.output_drops === 0,
     });
   }
@@ -279,7 +279,7 @@ export function renderMarkdown(r: BenchResult): string {
     L.push(`| events written per second | ${fmt(p.events_per_second, 0)} |`);
     L.push(`| kernel drops (by reason) | ${p.kernel_drops} ${JSON.stringify(p.kernel_drops_by_reason)} |`);
     L.push(`| output drops | ${p.output_drops} |`);
-    L.push(`| alert-only events rate-limited in the kernel (counted; carried in later events) | ${p.suppressed_rate_limit ?? 0} (reported in events: ${p.suppressed_reported ?? 0}) |`);
+    L.push(`| alert-only events summarised in the kernel (counted; carried in later events), by reason | ${p.suppressed_alerts ?? 0} ${JSON.stringify(p.suppressed_by_reason ?? {})} (carried by written events: ${p.suppressed_reported ?? 0}) |`);
     L.push(`| kills during the storm | ${p.kills_during_storm.killed}/${p.kills_during_storm.attempted} |`);
     L.push(`| decision latency of storm events, p50 / p99 ns | ${fmt(p.storm_decision_ns.p50, 0)} / ${fmt(p.storm_decision_ns.p99, 0)} |`);
     L.push(`| daemon RSS peak | ${mib(p.daemon_rss_peak_bytes)} |`);

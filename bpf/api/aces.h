@@ -98,7 +98,8 @@
 #define DROP_RATE_LIMITED 6      /* alert-only event folded into its container's next event by the
 				  * rate limiter (aces_event.suppressed): summarised, not lost */
 #define DROP_RINGBUF_HEADROOM 7  /* alert-only event not written: the ring's last quarter is kept
-				  * for decisions (deny, kill, quarantine) */
+				  * for decisions (deny, kill, quarantine); summarised like
+				  * DROP_RATE_LIMITED (its container's next event carries it) */
 #define DROP_MAX 8
 
 #define ACES_COMM_LEN 16

@@ -93,6 +93,25 @@ static __always_inline bool alert_admit(struct aces_event *ev, struct aces_confi
 	return true;
 }
 
+/* Count an alert that is not written in its container's window (made if missing), for the
+ * container's next written event to carry. false: no window to carry it (no container, limit off,
+ * map full). */
+static __always_inline bool hold_back(struct aces_event *ev, struct aces_config *cfg)
+{
+	__u64 key = ev->container_key;
+	struct alert_window *w;
+
+	if (!key || !cfg->alert_rate)
+		return false;
+	w = bpf_map_lookup_elem(&alert_rate, &key);
+	if (w) {
+		__sync_fetch_and_add(&w->suppressed, 1);
+		return true;
+	}
+	struct alert_window fresh = { .start_ns = ev->ts_decision, .suppressed = 1 };
+	return bpf_map_update_elem(&alert_rate, &key, &fresh, BPF_NOEXIST) == 0;
+}
+
 /*
  * Write a decided event. killed: the hook sent the SIGKILL itself and the task's exit record will
  * follow (kill_pending): that record wakes user space, after the task is gone, so that the daemon
@@ -103,9 +122,15 @@ static __always_inline void emit_event(struct aces_event *ev, struct aces_config
 	bool alert_only = ev->policy_action <= ACT_ALERT;
 	__u64 flags;
 
-	/* Headroom first: a count taken over by alert_admit() must travel in a written record. */
+	/* Headroom first: a count taken over by alert_admit() must travel in a written record. An
+	 * alert held back here is summarised like a rate-limited one: counted in its container's
+	 * window, carried by the container's next written event. Without a window (no container,
+	 * limit off) it is a plain drop. */
 	if (alert_only && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= RING_BYTES - DECISION_HEADROOM_BYTES) {
-		count_drop(DROP_RINGBUF_HEADROOM);
+		if (hold_back(ev, cfg))
+			count_drop(DROP_RINGBUF_HEADROOM);
+		else
+			count_drop(DROP_RINGBUF);
 		return;
 	}
 	if (!alert_admit(ev, cfg, alert_only))

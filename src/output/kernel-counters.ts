@@ -1,9 +1,10 @@
 /**
  * The kernel's per-reason counters ("drops" map) split by meaning: real losses (a record or a map
- * update that did not happen) and alert-only events the rate limiter summarised (their count
- * travels in the container's next event, `suppressed`). Both are exposed; only the first is a drop.
+ * update that did not happen) and alert-only events summarised in the kernel, by the per-container
+ * rate limit or because the ring's last quarter is kept for decisions (their count travels in the
+ * container's next event, `suppressed`). Both are exposed; only the first is a drop.
  */
-const SUMMARISED: Readonly<Record<string, string>> = { rate_limited: 'rate_limit' };
+const SUMMARISED: Readonly<Record<string, string>> = { rate_limited: 'rate_limit', ringbuf_headroom: 'ring_headroom' };
 
 export interface KernelCounters {
   /** reason -> events or updates lost */

@@ -108,8 +108,10 @@ describe('repeat-offender fast path', { concurrency: false }, () => {
 
 async function suppressedMetric(addr: string): Promise<number> {
   const text = await (await fetch(`http://${addr}/metrics`)).text();
-  const m = /^aces_events_suppressed_total\{reason="rate_limit"\} (\d+)$/m.exec(text);
-  return m ? Number(m[1]) : 0;
+  // Every reason (rate limit, ring headroom): both are carried by the container's next event.
+  let n = 0;
+  for (const m of text.matchAll(/^aces_events_suppressed_total\{reason="[a-z_]+"\} (\d+)$/gm)) n += Number(m[1]);
+  return n;
 }
 
 describe('rate limit of alert-only events', { concurrency: false }, () => {
@@ -158,5 +160,39 @@ describe('rate limit of alert-only events', { concurrency: false }, () => {
     assert.ok(reads.length <= 2 * ALERT_RATE_PER_CONTAINER + 1, `${reads.length} probes written`);
     assert.ok(carried >= n - 2 * ALERT_RATE_PER_CONTAINER, `${carried} carried`);
     assert.equal(await suppressedMetric(addr) - before, carried, 'the metric counts the same');
+  });
+
+  test('with the ring filling up (daemon stopped), alerts are summarised and a kill\'s event is still written', async (t) => {
+    if (!skipUnlessRoot(t)) return;
+    const containers = 24;
+    const perContainer = ALERT_RATE_PER_CONTAINER + 100;
+    const daemonPid = d.aces().child.pid!;
+    const before = await suppressedMetric(addr);
+    // Stopped, the daemon drains nothing: 24 containers x 1000 admitted alerts (~190 B each)
+    // pass the 3 MiB at which alerts leave the ring's last quarter to decisions.
+    process.kill(daemonPid, 'SIGSTOP');
+    let killOut = '';
+    const cs: TestCgroup[] = [];
+    try {
+      for (let i = 0; i < containers; i++) {
+        const c = d.cg();
+        cs.push(c);
+        runInPidns(`i=0; while [ $i -lt ${perContainer} ]; do : < ${PIDS_RA}; i=$((i+1)); done`, { cgroup: c, timeoutMs: 60_000 });
+      }
+      const victim = d.cg();
+      cs.push(victim);
+      killOut = runInPidns(`sh -c 'exec 3>>${PIDS_RA}'; echo kill-status=$?`, { cgroup: victim }).stdout;
+    } finally {
+      process.kill(daemonPid, 'SIGCONT');
+    }
+    assert.match(killOut, /kill-status=137/);
+    const kill = await until('the kill event', () => eventsOf(d.aces(), cs[cs.length - 1]!, 'release-agent-write')[0]);
+    assert.equal(kill.action, 'kill');
+    const text = await (await fetch(`http://${addr}/metrics`)).text();
+    const headroom = /^aces_events_suppressed_total\{reason="ring_headroom"\} (\d+)$/m.exec(text);
+    assert.ok(headroom && Number(headroom[1]) > 0, 'alerts were held back for the decisions\' headroom');
+    const lost = /^aces_kernel_drops_total\{reason="ringbuf"\} (\d+)$/m.exec(text);
+    assert.equal(Number(lost?.[1] ?? 0), 0, 'no record lost to a full ring');
+    assert.ok(await suppressedMetric(addr) - before >= containers * (perContainer - ALERT_RATE_PER_CONTAINER));
   });
 });
