@@ -33,6 +33,12 @@ export interface PipelineResult {
   readonly kernel_drops: number;
   readonly kernel_drops_by_reason: Record<string, number>;
   readonly output_drops: number;
+  /** Alert-only storm events the kernel summarised (counted, carried in later events' `suppressed`). */
+  readonly suppressed_alerts: number;
+  /** The same by reason: `rate_limit` (per container), `ring_headroom` (the ring's last quarter is kept for decisions). */
+  readonly suppressed_by_reason: Record<string, number>;
+  /** Sum of `suppressed` over the storm events written: what the written events say was held back. */
+  readonly suppressed_reported: number;
   readonly kills_during_storm: { readonly attempted: number; readonly killed: number };
   readonly storm_decision_ns: Summary;
   readonly daemon_rss_peak_bytes: number | null;
@@ -45,20 +51,26 @@ function eventsPath(aces: AcesRun): string {
   return args[i + 1]!;
 }
 
-function dropsByReason(m: Map<string, number>): Record<string, number> {
+function seriesByReason(m: Map<string, number>, metric = 'aces_kernel_drops_total'): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of m) {
-    const r = /^aces_kernel_drops_total\{reason="([^"]+)"\}$/.exec(k);
+    if (!k.startsWith(`${metric}{`)) continue;
+    const r = /\{reason="([^"]+)"\}$/.exec(k);
     if (r) out[r[1]!] = v;
   }
   return out;
+}
+
+function deltaByReason(before: Map<string, number>, after: Map<string, number>, metric: string): Record<string, number> {
+  const b = seriesByReason(before, metric);
+  return Object.fromEntries(Object.entries(seriesByReason(after, metric)).map(([k, v]) => [k, v - (b[k] ?? 0)]));
 }
 
 export async function measurePipeline(
   kind: StormKind, aces: AcesRun, metricsAddr: string, releaseAgent: string, p: BenchParams, floor: KillFloor,
 ): Promise<PipelineResult> {
   const before = await scrapeMetrics(metricsAddr);
-  const dropsBefore = dropsByReason(before);
+  const dropsBefore = seriesByReason(before);
   const cgroups: TestCgroup[] = [];
   let rssPeak: number | null = null;
   const pid = aces.child.pid!;
@@ -106,7 +118,7 @@ export async function measurePipeline(
   }
   clearInterval(sampler);
   const after = await scrapeMetrics(metricsAddr);
-  const dropsAfter = dropsByReason(after);
+  const dropsAfter = seriesByReason(after);
   const byReason: Record<string, number> = {};
   for (const [k, v] of Object.entries(dropsAfter)) byReason[k] = v - (dropsBefore[k] ?? 0);
   const stormEvents: EventLine[] = aces.events().filter((e) => e.rule === 'release-agent-read' && keys.has(e.container?.key ?? ''));
@@ -121,10 +133,13 @@ export async function measurePipeline(
     kernel_drops: Object.values(byReason).reduce((a, b) => a + b, 0),
     kernel_drops_by_reason: byReason,
     output_drops: metricSum(after, 'aces_output_dropped_total') - metricSum(before, 'aces_output_dropped_total'),
+    suppressed_alerts: metricSum(after, 'aces_events_suppressed_total') - metricSum(before, 'aces_events_suppressed_total'),
+    suppressed_by_reason: deltaByReason(before, after, 'aces_events_suppressed_total'),
+    suppressed_reported: stormEvents.reduce((a, e) => a + (e.suppressed ?? 0), 0),
     kills_during_storm: kills,
     storm_decision_ns: summarize(stormEvents.map((e) => e.latency_ns.decision)),
     daemon_rss_peak_bytes: rssPeak,
   };
-  log(`storm ${kind}: ${res.events_written} events written (${Math.round(res.events_per_second)}/s), kernel drops ${res.kernel_drops}, output drops ${res.output_drops}, kills ${kills.killed}/${kills.attempted}`);
+  log(`storm ${kind}: ${res.events_written} events written (${Math.round(res.events_per_second)}/s), kernel drops ${res.kernel_drops}, output drops ${res.output_drops}, suppressed ${res.suppressed_alerts} ${JSON.stringify(res.suppressed_by_reason)} (reported ${res.suppressed_reported}), kills ${kills.killed}/${kills.attempted}`);
   return res;
 }

@@ -121,7 +121,7 @@ export function evaluateTargets(r: Omit<BenchResult, 'targets'>): TargetCheck[] 
     out.push({
       name: `no event record dropped, ${p.storm} storm (ring buffer and output)`,
       target: '0',
-      value: `kernel ${p.kernel_drops}, output ${p.output_drops} (${fmt(p.events_per_second, 0)} events/s written)`,
+      value: `kernel ${p.kernel_drops}, output ${p.output_drops} (${fmt(p.events_per_second, 0)} events/s written; ${p.suppressed_alerts ?? 0} alerts summarised, counted)`,
       holds: p.kernel_drops === 0 && p.output_drops === 0,
     });
   }
@@ -188,10 +188,15 @@ export function renderMarkdown(r: BenchResult): string {
       }
     }
     const fast = fams.reduce((a, [, f]) => a + f.repeat_fast_path, 0);
-    L.push(`- repeats decided on the fast path (\`decided_by: fast_path\`): ${fast} of ${fams.reduce((a, [, f]) => a + f.repeat_ns.n, 0)}. A repeat goes`);
-    L.push('  through the same checks as a first event; its offender record only raises the level. The first');
-    L.push('  event of a process creates its process and container offender records (two LRU-hash inserts),');
-    L.push('  a repeat updates them in place.');
+    L.push(`- repeats decided on the fast path (\`decided_by: fast_path\`): ${fast} of ${fams.reduce((a, [, f]) => a + f.repeat_ns.n, 0)}. The fast path`);
+    L.push('  is the open hooks\': an offender process opening the object of its last offence again (same');
+    L.push('  device, inode and open flags) takes the rule from its offender record, after the integrity');
+    L.push('  check and without the rule check. The sysctl and device hooks\' rule checks are a map lookup or');
+    L.push('  less: their repeats take the full check, with the offender record raising the level.');
+    L.push('- `ts_decision` is taken once the verdict is known, before the offender records are written');
+    L.push('  (docs/architecture.md, "Order inside decide()"). The first event of a process is also the first');
+    L.push('  run of the hook after the process was forked and exec\'d in a fresh cgroup: most of its extra');
+    L.push('  time over a repeat is cold caches and TLB (program text, maps, task and credential lines).');
   } else L.push('not measured');
   L.push('');
 
@@ -210,12 +215,13 @@ export function renderMarkdown(r: BenchResult): string {
     L.push('', `ACES/floor: p50 ${fmt(b.ratio_aces_floor_p50)}x, p99 ${fmt(b.ratio_aces_floor_p99)}x; aces_split/floor p50 ${fmt(b.ratio_aces_split_floor_p50)}x; user space/floor p50 ${fmt(b.ratio_user_space_floor_p50)}x.`, '');
     const a = b.ratio_aces_floor_p50;
     const sp = b.ratio_aces_split_floor_p50;
+    L.push('A kill sent by the kernel writes its event without waking the daemon; the killed task\'s exit');
+    L.push('record wakes it, so the daemon is not scheduled onto the victim\'s CPU between the signal and the');
+    L.push('exit (it had made ACES 1.3–1.6x the floor). What remains over the floor is the hook\'s work after');
+    L.push('the signal (container offender record, exit tracking, the event record).', '');
     if (a !== null && sp !== null && a > 1.2 && sp < a * 0.75) {
-      L.push('Reading: with the daemon kept off the victim\'s CPU most of the gap to the floor goes away. A');
-      L.push('kill event is level 2, so its ring-buffer record wakes the daemon at once; the likely cause is');
-      L.push('that the wake-up lands on the victim\'s CPU and Node.js runs before the victim returns to user');
-      L.push('space and takes the pending SIGKILL. Waking the daemon only once the killed task has exited');
-      L.push('(the daemon holds kill events for the exit time anyway) would take it off the kill path.', '');
+      L.push('Reading: with the daemon kept off the victim\'s CPU most of the gap to the floor goes away in this');
+      L.push('run: something other than the daemon\'s wake-up still competes with the victim for its CPU.', '');
     }
     L.push(`Deny tier (\`${b.deny.rule}\`, core_pattern writes from fresh containers): took effect ${b.deny.took_effect} of ${b.deny.attempts}; deny events ${b.deny.denied_events}.`);
   } else L.push('not measured');
@@ -273,6 +279,7 @@ export function renderMarkdown(r: BenchResult): string {
     L.push(`| events written per second | ${fmt(p.events_per_second, 0)} |`);
     L.push(`| kernel drops (by reason) | ${p.kernel_drops} ${JSON.stringify(p.kernel_drops_by_reason)} |`);
     L.push(`| output drops | ${p.output_drops} |`);
+    L.push(`| alert-only events summarised in the kernel (counted; carried in later events), by reason | ${p.suppressed_alerts ?? 0} ${JSON.stringify(p.suppressed_by_reason ?? {})} (carried by written events: ${p.suppressed_reported ?? 0}) |`);
     L.push(`| kills during the storm | ${p.kills_during_storm.killed}/${p.kills_during_storm.attempted} |`);
     L.push(`| decision latency of storm events, p50 / p99 ns | ${fmt(p.storm_decision_ns.p50, 0)} / ${fmt(p.storm_decision_ns.p99, 0)} |`);
     L.push(`| daemon RSS peak | ${mib(p.daemon_rss_peak_bytes)} |`);
@@ -280,9 +287,10 @@ export function renderMarkdown(r: BenchResult): string {
     if (p.kernel_drops > 0) {
       L.push('', `Reading: the storm produced about ${Math.round(produced / p.storm_seconds)} events/s; the ring buffer took`);
       L.push(`${p.ringbuf_records} of them and ${p.kernel_drops} were dropped and counted (\`aces_kernel_drops_total\`). Level-1`);
-      L.push('events do not wake the daemon, which drains every 50 ms, so a storm of them fills the ring between');
-      L.push('drains; the decisions themselves are taken in the kernel before the record is written and are');
-      L.push('not lost (kills during the storm above, decision latency of the storm\'s events).');
+      L.push('events do not wake the daemon, which drains every 50 ms; alert-only events are limited per');
+      L.push('container in the kernel (1000/s, the rest counted and carried in the next event) and kept out of');
+      L.push('the ring\'s last quarter, so what was dropped here is alerts; decisions are taken in the kernel');
+      L.push('before the record is written and keep the ring\'s headroom (kills during the storm above).');
       if (p.storm_processes > r.host.cpus) {
         L.push(`The ${p.storm_processes} storm processes also compete with the daemon for ${r.host.cpus} CPUs: the rate written under a`);
         L.push('flood is that of a daemon sharing the CPUs with its storm, not its ceiling.');

@@ -32,15 +32,12 @@ static __always_inline bool parent_is_sb_root(struct dentry *d, struct super_blo
 	return BPF_CORE_READ(d, d_parent) == BPF_CORE_READ(sb, s_root);
 }
 
-/* Which rule, if any, an open by a container task hits. Fills ev->name when it looked at it. */
+/* Which rule, if any, an open by a container task hits (integrity aside: the caller checks that
+ * first). Fills ev->name when it looked at it. */
 static __always_inline __u16 container_open_rule(struct aces_event *ev, struct task_struct *t, __u64 key,
 						 struct aces_config *cfg, struct file *f, struct super_block *sb,
 						 struct dentry *d, __u32 magic, bool write)
 {
-	__u16 br = integrity_breach(t, cfg, false);
-	if (br)
-		return br;
-
 	if (magic == NSFS_MAGIC) {
 		/* /proc/<pid>/ns/<type> of a host namespace the task does not hold: setns() next */
 		struct ns_common *ns = BPF_CORE_READ(f, f_inode, i_private);
@@ -100,29 +97,36 @@ static __always_inline __u16 container_open_rule(struct aces_event *ev, struct t
 	return 0;
 }
 
+/* The fast path: the task's process is a recorded offender whose last offence was this object
+ * opened the same way (verdict.bpf.h). The task-storage flag keeps the offender lookup off the
+ * opens of every other container task. */
+static __always_inline struct aces_offender *open_repeat(struct task_struct *t, struct aces_config *cfg,
+							  struct file *f, struct super_block *sb, unsigned int fmode)
+{
+	struct cred_base *b = bpf_task_storage_get(&cred_bases, t, 0, 0);
+
+	if (!b || !b->offender)
+		return NULL;
+	return offender_same_object(BPF_CORE_READ(t, tgid), cfg, sb_dev(sb), BPF_CORE_READ(f, f_inode, i_ino), fmode);
+}
+
 /*
  * Judge a file the task has opened (tracepoints: behind its new fd) or is opening (lsm.bpf.c:
- * file_open, before the fd exists). via: EVF_IO_URING or 0; ret: the syscall's result for the
- * event; hook: HOOK_* of the caller. Returns the VERDICT_* of decide(), VERDICT_NONE when no rule
- * applies.
+ * file_open, before the fd exists). helper: t is a usermode helper (task_is_umh), else a
+ * container task (task_is_container): the caller classified it. via: EVF_IO_URING or 0; ret: the
+ * syscall's result for the event; hook: HOOK_* of the caller. Returns the VERDICT_* of decide(),
+ * VERDICT_NONE when no rule applies.
  */
-static __always_inline int judge_file(struct task_struct *t, struct aces_config *cfg, struct file *f,
-				      __u64 ts, __u8 via, long ret, __u32 hook)
+static __always_inline int judge_classified_file(struct task_struct *t, struct aces_config *cfg, struct file *f,
+						 __u64 ts, __u8 via, long ret, __u32 hook, bool helper)
 {
-	bool helper = false;
-
-	if (!task_is_container(t, cfg)) {
-		helper = task_is_umh(t);
-		if (!helper)
-			return VERDICT_NONE;
-	}
-
 	struct aces_event ev = { .ts_entry = ts, .flags = via };
 	struct super_block *sb = file_sb(f);
 	__u32 magic = BPF_CORE_READ(sb, s_magic);
 	unsigned int fmode = BPF_CORE_READ(f, f_mode);
 	bool write = fmode & FMODE_WRITE;
 	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
+	struct aces_offender *repeat = NULL;
 	__u64 key;
 
 	if (helper) {
@@ -148,7 +152,11 @@ static __always_inline int judge_file(struct task_struct *t, struct aces_config 
 			ev.rule = RULE_QUARANTINED_TASK;
 			ev.flags |= EVF_FAST_PATH;
 		} else {
-			ev.rule = container_open_rule(&ev, t, key, cfg, f, sb, d, magic, write);
+			ev.rule = integrity_breach(t, cfg, false);
+			if (!ev.rule) {
+				repeat = open_repeat(t, cfg, f, sb, fmode);
+				ev.rule = repeat ? repeat->rule : container_open_rule(&ev, t, key, cfg, f, sb, d, magic, write);
+			}
 			if (!ev.rule)
 				return VERDICT_NONE;
 		}
@@ -162,20 +170,42 @@ static __always_inline int judge_file(struct task_struct *t, struct aces_config 
 	ev.obj_magic = magic;
 	ev.obj_flags = fmode;
 	ev.syscall_ret = ret;
-	return decide(&ev, cfg, hook | (helper ? HOOK_HOST_TASK : 0));
+	return decide_known(&ev, cfg, hook | (helper ? HOOK_HOST_TASK : 0), repeat);
 }
 
-/* Judge the file behind a new fd of the current task. via: EVF_IO_URING or 0. */
+/* Container tasks and usermode helpers are judged; every other task leaves here. */
+static __always_inline bool file_task_judged(struct task_struct *t, struct aces_config *cfg, bool *helper)
+{
+	*helper = false;
+	if (task_is_container(t, cfg))
+		return true;
+	*helper = task_is_umh(t);
+	return *helper;
+}
+
+static __always_inline int judge_file(struct task_struct *t, struct aces_config *cfg, struct file *f,
+				      __u64 ts, __u8 via, long ret, __u32 hook)
+{
+	bool helper;
+
+	if (!file_task_judged(t, cfg, &helper))
+		return VERDICT_NONE;
+	return judge_classified_file(t, cfg, f, ts, via, ret, hook, helper);
+}
+
+/* Judge the file behind a new fd of the current task. via: EVF_IO_URING or 0. The task is
+ * classified before the fd is looked up: host tasks leave after a few loads. */
 static __always_inline void judge_open(struct task_struct *t, long fd, __u64 ts, __u8 via)
 {
 	struct aces_config *cfg = get_config();
+	bool helper;
 
-	if (fd < 0 || !cfg)
+	if (fd < 0 || !cfg || current_surely_host(cfg) || !file_task_judged(t, cfg, &helper))
 		return;
 	struct file *f = task_fd_file(t, fd);
 	if (!f)
 		return;
-	judge_file(t, cfg, f, ts, via, fd, HOOK_CAN_SIGNAL);
+	judge_classified_file(t, cfg, f, ts, via, fd, HOOK_CAN_SIGNAL, helper);
 }
 
 static __always_inline void open_exit(struct trace_event_raw_sys_exit *ctx)

@@ -95,6 +95,11 @@
 #define DROP_KILL_PENDING 3      /* kill not tracked for its exit time */
 #define DROP_CONTAINER 4         /* container root not recorded */
 #define DROP_SETUP 5             /* runtime setup task not recorded */
+#define DROP_RATE_LIMITED 6      /* alert-only event folded into its container's next event by the
+				  * rate limiter (aces_event.suppressed): summarised, not lost */
+#define DROP_RINGBUF_HEADROOM 7  /* alert-only event not written: the ring's last quarter is kept
+				  * for decisions (deny, kill, quarantine); summarised like
+				  * DROP_RATE_LIMITED (its container's next event carries it) */
 #define DROP_MAX 8
 
 #define ACES_COMM_LEN 16
@@ -110,7 +115,8 @@ struct aces_event {
 	__u8 policy_action;   /* action the policy and escalation asked for */
 	__u8 tier;            /* TIER_* that enforced it */
 	__u8 flags;           /* EVF_* */
-	__u32 pad0;
+	__u32 suppressed;     /* alert-only events of this container the rate limiter held back
+			       * since its last written event (DROP_RATE_LIMITED) */
 	__u64 seq;            /* per-boot event number; REC_EXIT records point back to it */
 	__u64 ts_entry;       /* bpf_ktime_get_ns() at hook entry */
 	__u64 ts_decision;    /* bpf_ktime_get_ns() once the verdict was taken */
@@ -173,7 +179,7 @@ struct aces_config {
 	__u32 host_root_dev;  /* the host's "/": never recorded as a container root */
 	__u64 host_root_ino;
 	__u32 host_mntns;     /* inode number of the host's mount namespace */
-	__u32 pad1;
+	__u32 alert_rate;     /* alert-only events written per container and second (0: no limit) */
 };
 
 /* Array "rule_cfg", indexed by rule id. */
@@ -201,6 +207,11 @@ struct aces_offender {
 	__u16 rule;           /* rule of the last event */
 	__u8 level;           /* highest level reached */
 	__u8 pad0;
+	/* Object of the last event: the same object again, with the same flags, is decided from
+	 * this record (fast path) instead of the full rule check. obj_dev 0: none recorded. */
+	__u32 obj_dev;
+	__u32 obj_flags;
+	__u64 obj_ino;
 };
 
 /* Key of the "runtime_objs" map: files of the container runtimes, by identity. */

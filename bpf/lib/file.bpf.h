@@ -14,12 +14,13 @@
 
 #define FMODE_WRITE 0x2
 
+/* t: a task known by its BTF type (the current task): plain loads down to the fd array, whose
+ * element (a pointer to a pointer is not typed for the verifier) is one probe read. */
 static __always_inline struct file *task_fd_file(struct task_struct *t, long fd)
 {
-	struct files_struct *files = BPF_CORE_READ(t, files);
-	struct fdtable *fdt = BPF_CORE_READ(files, fdt);
-	unsigned int max = BPF_CORE_READ(fdt, max_fds);
-	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct fdtable *fdt = t->files->fdt;
+	unsigned int max = fdt->max_fds;
+	struct file **fds = fdt->fd;
 	struct file *f = NULL;
 
 	if (fd < 0 || fd >= max)
@@ -67,7 +68,7 @@ static __always_inline bool names_equal(const char *a, const char *b)
 #define MNT_NS_INTERNAL_ERR ((unsigned long)-4095)
 
 /* A mount that belongs to a real mount namespace other than the task's (internal mounts such as
- * pipefs or anon inodes have none). */
+ * pipefs or anon inodes have none). t: a task known by its BTF type. */
 static __always_inline bool mount_is_foreign(struct vfsmount *vfsmnt, struct task_struct *t)
 {
 	struct mount *m = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
@@ -75,7 +76,7 @@ static __always_inline bool mount_is_foreign(struct vfsmount *vfsmnt, struct tas
 
 	if (!ns || (unsigned long)ns >= MNT_NS_INTERNAL_ERR)
 		return false;
-	return ns != BPF_CORE_READ(t, nsproxy, mnt_ns);
+	return ns != t->nsproxy->mnt_ns;
 }
 
 static __always_inline __u32 sb_dev(struct super_block *sb)

@@ -36,7 +36,7 @@ static __always_inline struct task_struct *current_container_task(struct aces_co
 	struct task_struct *t = bpf_get_current_task_btf();
 
 	*cfg = get_config();
-	if (!*cfg || !task_is_container(t, *cfg))
+	if (!*cfg || current_surely_host(*cfg) || !task_is_container(t, *cfg))
 		return NULL;
 	return t;
 }

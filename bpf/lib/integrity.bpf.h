@@ -18,14 +18,14 @@
 
 #define CAP_SETUID 7
 
-/* The task holds the host's mount namespace or the host's root directory. */
+/* The task holds the host's mount namespace or the host's root directory. t, here and below: a
+ * task known by its BTF type (event_fill_task): plain loads, checked on every container open. */
 static __always_inline bool holds_host_ns(struct task_struct *t, struct aces_config *cfg)
 {
-	if (cfg->host_mntns && BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum) == cfg->host_mntns)
+	if (cfg->host_mntns && t->nsproxy->mnt_ns->ns.inum == cfg->host_mntns)
 		return true;
-	struct dentry *root = BPF_CORE_READ(t, fs, root.dentry);
-	return BPF_CORE_READ(root, d_inode, i_ino) == cfg->host_root_ino &&
-	       BPF_CORE_READ(root, d_sb, s_dev) == cfg->host_root_dev;
+	struct dentry *root = t->fs->root.dentry;
+	return root->d_inode->i_ino == cfg->host_root_ino && root->d_sb->s_dev == cfg->host_root_dev;
 }
 
 /* Kernels before 6.3 (commit f122a08b197d "capability: just use a 'u64' instead of a 'u32[2]'
@@ -40,7 +40,7 @@ struct cred___u32caps {
 static __always_inline __u64 cred_cap_permitted(const struct cred *c)
 {
 	if (bpf_core_field_exists(c->cap_permitted.val))
-		return BPF_CORE_READ(c, cap_permitted.val);
+		return c->cap_permitted.val;
 	const struct cred___u32caps *old = (const void *)c;
 	return BPF_CORE_READ(old, cap_permitted.cap[0]) | ((__u64)BPF_CORE_READ(old, cap_permitted.cap[1]) << 32);
 }
@@ -48,13 +48,13 @@ static __always_inline __u64 cred_cap_permitted(const struct cred *c)
 static __always_inline void integrity_snapshot(struct task_struct *t, struct aces_config *cfg,
 					       struct cred_base *b)
 {
-	const struct cred *c = BPF_CORE_READ(t, cred);
+	const struct cred *c = t->cred;
 
 	b->cap_permitted = cred_cap_permitted(c);
-	b->user_ns = (__u64)BPF_CORE_READ(c, user_ns);
-	b->uid = BPF_CORE_READ(c, uid.val);
-	b->euid = BPF_CORE_READ(c, euid.val);
-	b->suid = BPF_CORE_READ(c, suid.val);
+	b->user_ns = (__u64)c->user_ns;
+	b->uid = c->uid.val;
+	b->euid = c->euid.val;
+	b->suid = c->suid.val;
 	b->host = holds_host_ns(t, cfg);
 	b->valid = 1;
 }
@@ -88,6 +88,7 @@ static __always_inline __u16 integrity_breach(struct task_struct *t, struct aces
 		return 0;
 	integrity_snapshot(t, cfg, &now);
 	if (!b->valid) {
+		now.offender = b->offender;
 		*b = now;
 		return 0;
 	}
@@ -95,6 +96,7 @@ static __always_inline __u16 integrity_breach(struct task_struct *t, struct aces
 		return RULE_HOST_NS_HELD;
 	if (!secure_exec && creds_rose(b, &now))
 		return RULE_CRED_RISE;
+	now.offender = b->offender;
 	*b = now;
 	return 0;
 }

@@ -54,6 +54,19 @@ struct {
 	__type(value, struct aces_offender);
 } offenders SEC(".maps");
 
+/* Rate limit of alert-only events, per container key: one-second windows (emit.bpf.h). */
+struct alert_window {
+	__u64 start_ns;       /* start of the current window */
+	__u64 written;        /* alert-only events written in it (64-bit: atomics of clang 14) */
+	__u64 suppressed;     /* held back since the container's last written event */
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct alert_window);
+} alert_rate SEC(".maps");
+
 /* container key -> time it was quarantined */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -154,7 +167,8 @@ struct cred_base {
 	__u32 suid;
 	__u8 valid;
 	__u8 host;            /* held the host's mount namespace or root already at baseline */
-	__u16 pad;
+	__u8 offender;        /* its process has an offender record: worth the fast-path lookup */
+	__u8 pad;
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);

@@ -64,15 +64,16 @@ static __always_inline bool ns_is_foreign_host(struct task_struct *t, __u32 inum
 	return bpf_map_lookup_elem(&host_ns, &inum) && !task_holds_ns(t, inum);
 }
 
-/* Same process, or a container task of the same container. */
+/* Same process, or a container task of the same container. other: a task pointer computed by
+ * hand (probe reads). */
 static __always_inline bool task_same_container(struct task_struct *other, struct task_struct *self,
 						__u64 self_key, struct aces_config *cfg)
 {
 	if (BPF_CORE_READ(other, tgid) == BPF_CORE_READ(self, tgid))
 		return true;
-	if (!task_is_container(other, cfg))
+	if (!task_is_container_probed(other, cfg))
 		return false;
-	return task_container_key(other, cfg) == self_key;
+	return task_container_key_probed(other, cfg) == self_key;
 }
 
 /* The task behind pidfd file f if it is outside self's container, else NULL. */

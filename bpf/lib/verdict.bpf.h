@@ -11,10 +11,15 @@
  *     -> recorded offender (process or container)? raise the level by one, take that level's action
  *     -> deny asked on a hook that cannot deny?      kill instead (never a silent downgrade to alert)
  *     -> monitor mode?                               report what would have been done, apply nothing
+ *     -> the verdict's timestamp, then apply: deny (the hook's return value), kill (SIGKILL to the
+ *        process), quarantine (kill, and every task of the container is killed at its next hooked
+ *        kernel entry)
  *     -> level >= attempt                            record the process and its container as offenders
- *     -> apply: deny (the hook's return value), kill (SIGKILL to the process), quarantine (kill, and
- *        every task of the container is killed at its next hooked kernel entry)
- *     -> emit the event with both kernel timestamps
+ *     -> emit the event with both kernel timestamps (emit.bpf.h: alert-only events rate-limited per
+ *        container and kept out of the ring's last quarter; a kill's event waits for the exit
+ *        record to wake user space)
+ * A repeat offender touching the object of its last offence again skips the rule check: the hook
+ * passes the offender record it found (offender_same_object) and the event says EVF_FAST_PATH.
  */
 #ifndef ACES_LIB_VERDICT_BPF_H
 #define ACES_LIB_VERDICT_BPF_H
@@ -65,7 +70,7 @@ static __always_inline bool offender_live(struct aces_offender *o, struct aces_c
 	return now - o->last_ns < cfg->offender_ttl_ns;
 }
 
-static __always_inline void offender_record(__u32 kind, __u64 id, __u16 rule, __u8 level, __u64 now)
+static __always_inline void offender_record(__u32 kind, __u64 id, struct aces_event *ev, __u64 now)
 {
 	struct aces_offender_key k = { .kind = kind, .id = id };
 	struct aces_offender *o = bpf_map_lookup_elem(&offenders, &k);
@@ -73,16 +78,48 @@ static __always_inline void offender_record(__u32 kind, __u64 id, __u16 rule, __
 	if (o) {
 		o->last_ns = now;
 		o->count += 1;
-		o->rule = rule;
-		if (level > o->level)
-			o->level = level;
+		o->rule = ev->rule;
+		if (ev->level > o->level)
+			o->level = ev->level;
+		o->obj_dev = ev->obj_dev;
+		o->obj_ino = ev->obj_ino;
+		o->obj_flags = ev->obj_flags;
 		return;
 	}
 	struct aces_offender fresh = {
-		.first_ns = now, .last_ns = now, .count = 1, .rule = rule, .level = level,
+		.first_ns = now, .last_ns = now, .count = 1, .rule = ev->rule, .level = ev->level,
+		.obj_dev = ev->obj_dev, .obj_ino = ev->obj_ino, .obj_flags = ev->obj_flags,
 	};
 	if (bpf_map_update_elem(&offenders, &k, &fresh, BPF_ANY))
 		count_drop(DROP_OFFENDER);
+}
+
+/* The current task's baseline says its process is a recorded offender (cheap gate of the fast
+ * path: one task-storage lookup instead of a hash lookup on every container open). */
+static __always_inline void mark_offender_task(void)
+{
+	struct cred_base *b = bpf_task_storage_get(&cred_bases, bpf_get_current_task_btf(), 0, 0);
+
+	if (b)
+		b->offender = 1;
+}
+
+/*
+ * The fast path for repeat offenders (DESIGN §1.4): a live process record whose last offence was
+ * on this very object (device, inode and open flags): the rule is that record's, with no rule
+ * check. Returns the record, or NULL when the full check must run. The caller still runs the
+ * integrity check first, so a breach is never hidden behind a repeat.
+ */
+static __always_inline struct aces_offender *offender_same_object(__u32 tgid, struct aces_config *cfg,
+								   __u32 dev, __u64 ino, __u32 flags)
+{
+	struct aces_offender_key k = { .kind = OFFENDER_PROCESS, .id = tgid };
+	struct aces_offender *o = bpf_map_lookup_elem(&offenders, &k);
+
+	if (!o || !o->obj_dev || o->obj_dev != dev || o->obj_ino != ino || o->obj_flags != flags ||
+	    !o->rule || o->rule >= RULE_MAX)
+		return NULL;
+	return offender_live(o, cfg, bpf_ktime_get_ns()) ? o : NULL;
 }
 
 /* The process or container offender record that applies to this task, or NULL. */
@@ -109,13 +146,6 @@ static __always_inline bool container_quarantined(__u64 key, struct aces_config 
 	return bpf_map_lookup_elem(&quarantine, &key) != NULL;
 }
 
-static __always_inline void kill_current(__u32 tid, __u64 seq)
-{
-	bpf_send_signal(SIGKILL);
-	if (bpf_map_update_elem(&kill_pending, &tid, &seq, BPF_ANY))
-		count_drop(DROP_KILL_PENDING);
-}
-
 static __always_inline void quarantine_container(__u64 key, struct aces_config *cfg, __u64 now)
 {
 	if (!key)
@@ -129,8 +159,14 @@ static __always_inline void quarantine_container(__u64 key, struct aces_config *
 /*
  * ev must hold rule, ts_entry, container_key, the task fields (event_fill_task) and the object
  * facts. Fills the verdict fields, applies the action, emits. Returns VERDICT_*.
+ * known: the offender record the fast path found (offender_same_object), or NULL to look it up.
+ *
+ * Order: the verdict, its timestamp, the signal; only then the bookkeeping (offender records,
+ * the kill's exit tracking, the event), so neither the kill nor the verdict waits for map
+ * updates.
  */
-static __always_inline int decide(struct aces_event *ev, struct aces_config *cfg, __u32 hook)
+static __always_inline int decide_known(struct aces_event *ev, struct aces_config *cfg, __u32 hook,
+					struct aces_offender *known)
 {
 	__u32 rule = ev->rule;
 	struct aces_rule_cfg *rc;
@@ -138,6 +174,7 @@ static __always_inline int decide(struct aces_event *ev, struct aces_config *cfg
 	__u8 level, action, applied;
 	__u64 now;
 	int verdict = VERDICT_ALLOW;
+	bool killed = false;
 
 	if (!cfg || rule >= RULE_MAX)
 		return VERDICT_NONE;
@@ -156,7 +193,11 @@ static __always_inline int decide(struct aces_event *ev, struct aces_config *cfg
 	ev->base_level = level;
 	now = bpf_ktime_get_ns();
 
-	struct aces_offender *o = offender_lookup((hook & HOOK_HOST_TASK) ? 0 : ev->tgid, key, cfg, now);
+	struct aces_offender *o = known;
+	if (o)
+		ev->flags |= EVF_FAST_PATH;
+	else
+		o = offender_lookup((hook & HOOK_HOST_TASK) ? 0 : ev->tgid, key, cfg, now);
 	if (o) {
 		ev->flags |= EVF_OFFENDER;
 		if (level < LEVEL_BREACH) {
@@ -178,16 +219,7 @@ static __always_inline int decide(struct aces_event *ev, struct aces_config *cfg
 		ev->flags |= EVF_MONITOR;
 		applied = ACT_ALERT;
 	}
-
-	if (level >= LEVEL_ATTEMPT) {
-		if (!(hook & HOOK_HOST_TASK))
-			offender_record(OFFENDER_PROCESS, ev->tgid, rule, level, now);
-		if (key)
-			offender_record(OFFENDER_CONTAINER, key, rule, level, now);
-		ev->flags |= EVF_RECORDED;
-	}
-
-	ev->seq = next_seq();
+	ev->action = applied;
 	/* The verdict is taken here; applying it (a signal raises a self-interrupt on 6.13+) is
 	 * measured separately, by the killed task's exit time. */
 	ev->ts_decision = bpf_ktime_get_ns();
@@ -196,11 +228,11 @@ static __always_inline int decide(struct aces_event *ev, struct aces_config *cfg
 		verdict = VERDICT_DENY;
 		break;
 	case ACT_QUARANTINE:
-		quarantine_container(key, cfg, now);
-		/* fall through: the acting process dies too */
 	case ACT_KILL:
-		if (hook & HOOK_CAN_SIGNAL)
-			kill_current(ev->pid, ev->seq);
+		if (hook & HOOK_CAN_SIGNAL) {
+			bpf_send_signal(SIGKILL);
+			killed = true;
+		}
 		/* Where the program type cannot signal (cgroup hooks) the operation is refused and
 		 * user space kills the process (respond/): the event says so by its tier. LSM hooks
 		 * do both: the operation never happens and the process dies. */
@@ -210,9 +242,38 @@ static __always_inline int decide(struct aces_event *ev, struct aces_config *cfg
 	default:
 		break;
 	}
-	ev->action = applied;
-	emit_event(ev, cfg);
+	if (applied == ACT_QUARANTINE)
+		quarantine_container(key, cfg, now);
+	ev->seq = next_seq();
+
+	if (level >= LEVEL_ATTEMPT) {
+		/* A process the hook just sent SIGKILL (group-wide, uncatchable) gets no record of
+		 * its own: exec_sched_exit would delete it in a few µs, and the insertion would
+		 * only delay the victim's exit. Its container's record stays. */
+		if (!(hook & HOOK_HOST_TASK) && !killed) {
+			offender_record(OFFENDER_PROCESS, ev->tgid, ev, now);
+			/* Tracing and LSM hooks (task storage is theirs, not cgroup programs'): open
+			 * the fast path for this task (files.bpf.c). */
+			if (!(hook & HOOK_CAN_DENY) || (hook & HOOK_LSM))
+				mark_offender_task();
+		}
+		if (key)
+			offender_record(OFFENDER_CONTAINER, key, ev, now);
+		ev->flags |= EVF_RECORDED;
+	}
+	/* Without the exit tracking the exit record would not come: then the event wakes user
+	 * space itself. */
+	if (killed && bpf_map_update_elem(&kill_pending, &ev->pid, &ev->seq, BPF_ANY)) {
+		count_drop(DROP_KILL_PENDING);
+		killed = false;
+	}
+	emit_event(ev, cfg, killed);
 	return verdict;
+}
+
+static __always_inline int decide(struct aces_event *ev, struct aces_config *cfg, __u32 hook)
+{
+	return decide_known(ev, cfg, hook, NULL);
 }
 
 #endif

@@ -24,6 +24,7 @@ import { eventToJson, EVENT_SCHEMA, type ContainerInfo, type EnrichedEvent, type
 import { JsonLinesSink } from '../output/json-lines-sink.js';
 import { formatConsoleLine } from '../output/console-view.js';
 import { Metrics } from '../output/metrics.js';
+import { splitKernelCounters } from '../output/kernel-counters.js';
 import {
   KEY_CGROUP_V1, KEY_CGROUP_V2, LEVEL_ATTEMPT, LEVEL_BREACH, RUNTIME_BINARY, RUNTIME_SOCKET, TIER_CGROUP, TIER_LSM, TIER_SIGNAL,
 } from '../wire/constants.js';
@@ -47,6 +48,12 @@ export class StartupError extends Error {
 }
 
 const DRAIN_MS = 50;
+/**
+ * Alert-only events written per container and second; past that the kernel counts them and the
+ * container's next event carries the count (`suppressed`). A flood of level-1 probes from one
+ * container would otherwise fill the ring between two drains; decisions are never limited.
+ */
+export const ALERT_RATE_PER_CONTAINER = 1000;
 const MAINTAIN_MS = 1000;
 const RUNTIME_RESCAN_MS = 5000;
 
@@ -128,7 +135,7 @@ export class Daemon {
         host_root_dev: root.dev,
         host_root_ino: root.ino,
         host_mntns: hostNs.mnt ?? 0,
-        pad1: 0,
+        alert_rate: ALERT_RATE_PER_CONTAINER,
       });
       obj.writeHostNamespaces(Object.values(hostNs));
       this.refreshRuntimeObjects(obj);
@@ -201,9 +208,16 @@ export class Daemon {
         },
       });
       m.gauge('aces_kernel_drops_total', 'Kernel-side drops by reason (never silent)', () =>
-        Object.fromEntries(Object.entries(obj.drops()).map(([k, v]) => [k, Number(v)])));
+        splitKernelCounters(obj.drops()).drops);
+      m.gauge('aces_events_suppressed_total', 'Alert-only events the kernel rate limiter summarised into a later event', () =>
+        splitKernelCounters(obj.drops()).suppressed);
       m.gauge('aces_output_dropped_total', 'Event lines dropped because the output fell behind', () => this.sink.dropped);
       m.gauge('aces_process_resident_bytes', 'Daemon resident set size', () => process.memoryUsage().rss);
+      // Where the RSS goes: V8 heap (young and old generations), and memory outside it (Buffers).
+      m.gauge('aces_process_memory_bytes', 'Daemon memory by kind (process.memoryUsage)', () => {
+        const u = process.memoryUsage();
+        return { heap_total: u.heapTotal, heap_used: u.heapUsed, external: u.external, array_buffers: u.arrayBuffers };
+      }, 'kind');
       m.gauge('aces_map_memory_bytes', 'Upper bound of kernel map memory', () => obj.mapMemoryBytes());
 
       // Register what is already running before attaching, so exceptions hold from the start.

@@ -72,6 +72,7 @@ export function eventToJson(e: EnrichedEvent): Record<string, unknown> {
     mode: e.mode,
     monitor: ev.monitor,
     decided_by: ev.fastPath ? 'fast_path' : 'full_check',
+    suppressed: ev.suppressed,
     via: ev.ioUring ? 'io_uring' : 'syscall',
     offender: ev.offender,
     escalated: ev.escalated,

@@ -33,7 +33,7 @@ function labelKey(labels: Labels): string {
 
 export class Metrics {
   private counters = new Map<string, { help: string; values: Map<string, number> }>();
-  private gauges = new Map<string, { help: string; read: () => number | Record<string, number> }>();
+  private gauges = new Map<string, { help: string; label: string; read: () => number | Record<string, number> }>();
 
   counter(name: string, help: string): void {
     if (!this.counters.has(name)) this.counters.set(name, { help, values: new Map() });
@@ -47,8 +47,9 @@ export class Metrics {
   }
 
   /** A gauge read at scrape time; a record maps a label value (label "reason") to a number. */
-  gauge(name: string, help: string, read: () => number | Record<string, number>): void {
-    this.gauges.set(name, { help, read });
+  /** A gauge read at each scrape; a record gives one series per key, under label `label`. */
+  gauge(name: string, help: string, read: () => number | Record<string, number>, label = 'reason'): void {
+    this.gauges.set(name, { help, label, read });
   }
 
   render(): string {
@@ -62,7 +63,7 @@ export class Metrics {
       lines.push(`# HELP ${name} ${escapeHelp(g.help)}`, `# TYPE ${name} gauge`);
       const v = g.read();
       if (typeof v === 'number') lines.push(`${name} ${v}`);
-      else for (const [label, n] of Object.entries(v)) lines.push(`${name}{${labelKey({ reason: label })}} ${n}`);
+      else for (const [k, n] of Object.entries(v)) lines.push(`${name}{${labelKey({ [g.label]: k })}} ${n}`);
     }
     return lines.join('\n') + '\n';
   }

@@ -42,8 +42,14 @@ export const DROP_QUARANTINE = 2;
 export const DROP_KILL_PENDING = 3;
 export const DROP_CONTAINER = 4;
 export const DROP_SETUP = 5;
+/** Not losses: alert-only events folded into their container's next event's `suppressed`, by the
+ * per-container rate limit or because the ring's last quarter is kept for decisions. */
+export const DROP_RATE_LIMITED = 6;
+export const DROP_RINGBUF_HEADROOM = 7;
 export const DROP_MAX = 8;
-export const DROP_NAMES = ['ringbuf', 'offender', 'quarantine', 'kill_pending', 'container', 'setup'] as const;
+export const DROP_NAMES = [
+  'ringbuf', 'offender', 'quarantine', 'kill_pending', 'container', 'setup', 'rate_limited', 'ringbuf_headroom',
+] as const;
 
 export const OFFENDER_PROCESS = 1;
 export const OFFENDER_CONTAINER = 2;

@@ -20,6 +20,8 @@ export interface KernelEvent {
   tier: TierName;
   monitor: boolean;
   fastPath: boolean;
+  /** Alert-only events of this container the kernel's rate limiter held back since its last written event. */
+  suppressed: number;
   offender: boolean;
   escalated: boolean;
   recorded: boolean;
@@ -105,6 +107,7 @@ export function decodeRecord(buf: Buffer): KernelRecord {
         tier,
         monitor: (r.flags & EVF_MONITOR) !== 0,
         fastPath: (r.flags & EVF_FAST_PATH) !== 0,
+        suppressed: r.suppressed,
         offender: (r.flags & EVF_OFFENDER) !== 0,
         escalated: (r.flags & EVF_ESCALATED) !== 0,
         recorded: (r.flags & EVF_RECORDED) !== 0,

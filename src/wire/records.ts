@@ -4,7 +4,7 @@ import { ACES_COMM_LEN, ACES_NAME_LEN } from './constants.js';
 
 export interface RawEvent extends Record<string, number | bigint | string> {
   kind: number; version: number; rule: number; level: number; base_level: number; action: number;
-  policy_action: number; tier: number; flags: number; pad0: number; seq: bigint; ts_entry: bigint;
+  policy_action: number; tier: number; flags: number; suppressed: number; seq: bigint; ts_entry: bigint;
   ts_decision: bigint; container_key: bigint; pid: number; tgid: number; ppid: number; uid: number;
   euid: number; pidns: number; mntns: number; obj_dev: number; obj_ino: bigint; obj_magic: number;
   obj_flags: number; syscall_ret: number; pad1: number; comm: string; name: string;
@@ -14,7 +14,7 @@ export const aces_event = new StructCodec<RawEvent>('aces_event', [
   { name: 'kind', type: 'u16' }, { name: 'version', type: 'u16' }, { name: 'rule', type: 'u16' },
   { name: 'level', type: 'u8' }, { name: 'base_level', type: 'u8' }, { name: 'action', type: 'u8' },
   { name: 'policy_action', type: 'u8' }, { name: 'tier', type: 'u8' }, { name: 'flags', type: 'u8' },
-  { name: 'pad0', type: 'u32' }, { name: 'seq', type: 'u64' }, { name: 'ts_entry', type: 'u64' },
+  { name: 'suppressed', type: 'u32' }, { name: 'seq', type: 'u64' }, { name: 'ts_entry', type: 'u64' },
   { name: 'ts_decision', type: 'u64' }, { name: 'container_key', type: 'u64' },
   { name: 'pid', type: 'u32' }, { name: 'tgid', type: 'u32' }, { name: 'ppid', type: 'u32' },
   { name: 'uid', type: 'u32' }, { name: 'euid', type: 'u32' }, { name: 'pidns', type: 'u32' },
@@ -52,14 +52,14 @@ export const aces_cgroup = new StructCodec<RawCgroup>('aces_cgroup', [
 export interface RawConfig extends Record<string, number | bigint | number[]> {
   mode: number; key_source: number; key_subsys_id: number; wakeup_level: number;
   offender_ttl_ns: bigint; quarantine_on: number; level_action: number[]; host_ctrs: number;
-  host_root_dev: number; host_root_ino: bigint; host_mntns: number; pad1: number;
+  host_root_dev: number; host_root_ino: bigint; host_mntns: number; alert_rate: number;
 }
 export const aces_config = new StructCodec<RawConfig>('aces_config', [
   { name: 'mode', type: 'u32' }, { name: 'key_source', type: 'u32' }, { name: 'key_subsys_id', type: 'u32' },
   { name: 'wakeup_level', type: 'u32' }, { name: 'offender_ttl_ns', type: 'u64' },
   { name: 'quarantine_on', type: 'u32' }, { name: 'level_action', type: { u8array: 4 } },
   { name: 'host_ctrs', type: 'u32' }, { name: 'host_root_dev', type: 'u32' }, { name: 'host_root_ino', type: 'u64' },
-  { name: 'host_mntns', type: 'u32' }, { name: 'pad1', type: 'u32' },
+  { name: 'host_mntns', type: 'u32' }, { name: 'alert_rate', type: 'u32' },
 ]);
 
 export interface RawRuleCfg extends Record<string, number> {
@@ -77,10 +77,12 @@ export const aces_offender_key = new StructCodec<RawOffenderKey>('aces_offender_
 
 export interface RawOffender extends Record<string, number | bigint> {
   first_ns: bigint; last_ns: bigint; count: number; rule: number; level: number; pad0: number;
+  obj_dev: number; obj_flags: number; obj_ino: bigint;
 }
 export const aces_offender = new StructCodec<RawOffender>('aces_offender', [
   { name: 'first_ns', type: 'u64' }, { name: 'last_ns', type: 'u64' }, { name: 'count', type: 'u32' },
   { name: 'rule', type: 'u16' }, { name: 'level', type: 'u8' }, { name: 'pad0', type: 'u8' },
+  { name: 'obj_dev', type: 'u32' }, { name: 'obj_flags', type: 'u32' }, { name: 'obj_ino', type: 'u64' },
 ]);
 
 export interface RawCtrFsKey extends Record<string, number | bigint> { kind: number; dev: number; ino: bigint }

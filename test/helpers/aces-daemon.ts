@@ -23,6 +23,7 @@ export type EventLine = Line & {
   tier: string;
   monitor: boolean;
   decided_by: string;
+  suppressed?: number;
   via: string;
   offender: boolean;
   escalated: boolean;
@@ -61,7 +62,8 @@ export async function startAces(opts: StartAcesOptions = {}): Promise<AcesRun> {
     args.push('--policy', p);
   }
   args.push(...(opts.extraArgs ?? []));
-  const child = spawn(process.execPath, [ACES_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Run as a user does (./bin/aces): its interpreter line carries the daemon's V8 heap flags.
+  const child = spawn(ACES_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdout!.resume();

@@ -15,6 +15,7 @@ export function sampleEvent(over: Partial<KernelEvent> = {}): KernelEvent {
     tier: 'signal',
     monitor: false,
     fastPath: false,
+    suppressed: 0,
     offender: true,
     escalated: true,
     recorded: true,

@@ -27,6 +27,7 @@ test('the docs/events.md example round-trips field by field', () => {
     mode: 'enforce',
     monitor: false,
     decided_by: 'full_check',
+    suppressed: 0,
     via: 'syscall',
     offender: true,
     escalated: true,
@@ -101,6 +102,8 @@ test('monitor mode: the applied action is alert, the policy action says what enf
 test('decided_by names the fast path only when the kernel flagged it', () => {
   assert.equal(eventToJson(sampleEnriched({}, { fastPath: true })).decided_by, 'fast_path');
   assert.equal(eventToJson(sampleEnriched({}, { fastPath: false })).decided_by, 'full_check');
+  assert.equal(eventToJson(sampleEnriched({}, { suppressed: 0 })).suppressed, 0);
+  assert.equal(eventToJson(sampleEnriched({}, { suppressed: 17 })).suppressed, 17);
 });
 
 test('a host task without a container has container null, not a missing field', () => {

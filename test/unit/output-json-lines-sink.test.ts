@@ -77,3 +77,21 @@ test('stdout is the default and "-" means stdout; close() with nothing written r
   await new JsonLinesSink().close();
   await new JsonLinesSink('-').close();
 });
+
+test('a file gets each loop turn\'s lines by the next turn, and a large batch at once (nothing piles up in memory)', async (t) => {
+  const path = tempFile(t);
+  const sink = new JsonLinesSink(path);
+  sink.write({ n: 1 });
+  sink.write({ n: 2 });
+  assert.equal(readFileSync(path, 'utf8'), '', 'a small batch waits for the end of the turn');
+  await tick();
+  assert.equal(readFileSync(path, 'utf8'), '{"n":1}\n{"n":2}\n');
+  const pad = 'y'.repeat(1000);
+  for (let i = 0; i < 400; i++) sink.write({ i, pad });
+  // 400 lines of ~1 KiB pass the 256 KiB batch bound: most are on disk before the turn ends.
+  assert.ok(readFileSync(path, 'utf8').split('\n').length > 200);
+  await sink.close();
+  assert.equal(sink.written, 402);
+  sink.write({ late: true });
+  assert.equal(sink.dropped, 1, 'a line after close is counted, not lost silently');
+});

@@ -64,6 +64,16 @@ test('counters and gauges render as valid exposition with HELP and TYPE', () => 
   assert.match(text, /^# TYPE aces_kernel_drops_total gauge$/m);
 });
 
+test('a gauge record may name its label (default: reason)', () => {
+  const m = new Metrics();
+  m.gauge('aces_process_memory_bytes', 'Daemon memory by kind', () => ({ heap_used: 7, external: 3 }), 'kind');
+  m.gauge('aces_events_suppressed_total', 'Summarised alerts', () => ({ rate_limit: 9 }));
+  const s = parseExposition(m.render());
+  assert.equal(s.get('aces_process_memory_bytes{kind="heap_used"}'), 7);
+  assert.equal(s.get('aces_process_memory_bytes{kind="external"}'), 3);
+  assert.equal(s.get('aces_events_suppressed_total{reason="rate_limit"}'), 9);
+});
+
 test('a declared counter with no increments is exported as 0', () => {
   const m = new Metrics();
   m.counter('aces_unmatched_exits_total', 'Exit records with no waiting kill event');

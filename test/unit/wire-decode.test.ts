@@ -34,6 +34,13 @@ test('decodes an escalated fast-path event', () => {
   assert.equal(r.name, 'notify_on_release');
   assert.equal(r.comm, 'sh');
   assert.equal(r.pidns, 4026532177);
+  assert.equal(r.suppressed, 0);
+});
+
+test('carries the count of alerts the kernel rate limiter held back before the event', () => {
+  const r = decodeRecord(eventBuf({ suppressed: 1234 }));
+  assert.equal(r.type, 'event');
+  if (r.type === 'event') assert.equal(r.suppressed, 1234);
 });
 
 test('decodes exit and container records', () => {
