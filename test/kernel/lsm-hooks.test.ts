@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRoot, skipUnlessRoot } from '../helpers/root.js';
@@ -133,6 +133,33 @@ describe('issue-3 rules on their LSM hooks, or on the signal tier without LSM (e
     const r = runInPidns('/usr/sbin/chroot / /bin/echo inside; echo status=$?', { cgroup: c });
     assert.doesNotMatch(r.stdout, /inside/);
     await assertRefusedOrKilled('host-root-chroot', c, r);
+  });
+
+  test("pivot_root into a bind mount of the host's root", async (t) => {
+    if (!skipUnlessRoot(t)) return;
+    const c = cg();
+    // The bind mount is made by the test, outside the container: only the pivot_root is judged.
+    const hostRoot = join(work, 'hostroot');
+    mkdirSync(hostRoot);
+    const bind = spawnSync('mount', ['--bind', '/', hostRoot], { encoding: 'utf8' });
+    assert.equal(bind.status, 0, bind.stderr);
+    try {
+      // Its own mount namespace, so the pivot changes the root of this test's tasks only.
+      const r = runInPidns(`cd ${hostRoot} && /usr/sbin/pivot_root . tmp; echo status=$?`, { cgroup: c, mountNs: true });
+      if (readyTier(aces!, 'host-root-chroot') === 'lsm') {
+        await assertRefusedOrKilled('host-root-chroot', c, r);
+      } else {
+        // sys_exit_pivot_root: the caller dies as the call returns. The container's shell, whose
+        // root the kernel moved too, may be quarantined (host-ns-held) before it can print.
+        const ev = await aces!.waitForEvent((e) => e.rule === 'host-root-chroot' && e.container?.key === keyOf(c));
+        assert.equal(ev.action, 'kill');
+        assert.equal(ev.tier, 'signal');
+        assert.doesNotMatch(r.stdout, /status=0/, `${r.stdout}\n${r.stderr}`);
+      }
+    } finally {
+      const un = spawnSync('umount', [hostRoot], { encoding: 'utf8' });
+      assert.equal(un.status, 0, un.stderr);
+    }
   });
 
   test("the host's keyring, reached by uid 0 in the initial user namespace", async (t) => {
