@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* BPF object life cycle: open, inspect programs, autoload, load-time constants, load, close. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -294,6 +295,10 @@ napi_value aces_load(napi_env env, napi_callback_info info)
 	aces_log_begin(log);
 	err = bpf_object__load(o->obj);
 	aces_log_end();
+	/* libbpf parses the kernel's BTF (vmlinux, ~6 MB raw, more once indexed) for CO-RE and frees
+	 * it when the load ends; glibc keeps the freed pages in the heap, which would stay in the
+	 * daemon's RSS for its whole life. Give them back now. */
+	malloc_trim(0);
 	if (err) {
 		aces_throw(env, ACES_E_KERNEL_LOAD, err, "bpf_object__load", log->buf,
 			   "bpf_object__load(%s): %s", bpf_object__name(o->obj),

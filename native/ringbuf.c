@@ -3,8 +3,11 @@
  * Ring buffers on the Node event loop.
  *
  * ring_buffer__epoll_fd() is an epoll instance that becomes readable when the kernel wakes
- * the ring; a uv_poll_t watches it, and each wake-up drains the ring into one array of
- * Buffer copies handed to JavaScript in a single call. Records reserved with
+ * the ring; a uv_poll_t watches it, and each wake-up drains the ring into one Buffer handed to
+ * JavaScript in a single call. The Buffer holds the records framed one after another (each a
+ * u32 length, four zero bytes, the record, zero padding to 8 bytes): one allocation per drain
+ * instead of one per record, which under an event storm kept tens of MiB of small blocks in
+ * the malloc heap until the garbage collector got to their Buffers. Records reserved with
  * BPF_RB_NO_WAKEUP never make the fd readable: ringbufConsume() drains them on demand.
  */
 #include <errno.h>
@@ -19,21 +22,39 @@
  * the next loop iteration call us again.
  */
 #define ACES_RB_BATCH_MAX 8192
+/* The same bound in bytes (the scratch area stays this small for event-loop drains). */
+#define ACES_RB_BATCH_BYTES (1u << 20)
+/* Per-record framing: length, reserved word; records are padded to this alignment. */
+#define ACES_RB_FRAME 8
 /* Returned by the sample callback to stop libbpf at the batch bound; not an error. */
 #define ACES_RB_STOP (-ECANCELED)
 
 static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct aces_ringbuf *r = ctx;
-	napi_value buf;
+	size_t need = ACES_RB_FRAME + ((size + ACES_RB_FRAME - 1) & ~(size_t)(ACES_RB_FRAME - 1));
+	uint32_t len = (uint32_t)size;
 
-	if (napi_create_buffer_copy(r->env, size, data, NULL, &buf) != napi_ok ||
-	    napi_set_element(r->env, r->batch, r->batch_len, buf) != napi_ok) {
-		r->batch_failed = true;
-		return -ENOMEM;
+	if (r->scratch_len + need > r->scratch_cap) {
+		size_t cap = r->scratch_cap ? r->scratch_cap : 64 * 1024;
+		char *p;
+
+		while (cap < r->scratch_len + need)
+			cap *= 2;
+		p = realloc(r->scratch, cap);
+		if (!p) {
+			r->batch_failed = true;
+			return -ENOMEM;
+		}
+		r->scratch = p;
+		r->scratch_cap = cap;
 	}
+	memset(r->scratch + r->scratch_len, 0, need);
+	memcpy(r->scratch + r->scratch_len, &len, sizeof(len));
+	memcpy(r->scratch + r->scratch_len + ACES_RB_FRAME, data, size);
+	r->scratch_len += need;
 	r->batch_len++;
-	if (r->batch_cap && r->batch_len >= r->batch_cap)
+	if (r->batch_cap && (r->batch_len >= r->batch_cap || r->scratch_len >= ACES_RB_BATCH_BYTES))
 		return ACES_RB_STOP;
 	return 0;
 }
@@ -43,12 +64,22 @@ static int collect(struct aces_ringbuf *r, uint32_t cap)
 {
 	int err;
 
-	if (napi_create_array(r->env, &r->batch) != napi_ok)
-		return -ENOMEM;
+	r->scratch_len = 0;
 	r->batch_len = 0;
 	r->batch_cap = cap;
 	r->batch_failed = false;
 	err = ring_buffer__consume(r->rb);
+	if (!r->batch_failed && r->batch_len > 0 &&
+	    napi_create_buffer_copy(r->env, r->scratch_len, r->scratch, NULL, &r->batch) != napi_ok)
+		r->batch_failed = true;
+	/* An event-loop drain stops past ACES_RB_BATCH_BYTES (one record over at most); a
+	 * synchronous drain (no bound) may have grown the scratch area to the ring's size: do not
+	 * keep that much for the event-loop drains. */
+	if (r->scratch_cap > 2 * ACES_RB_BATCH_BYTES) {
+		free(r->scratch);
+		r->scratch = NULL;
+		r->scratch_cap = 0;
+	}
 	if (r->batch_failed)
 		return -ENOMEM;
 	if (err < 0 && err != ACES_RB_STOP)
@@ -115,6 +146,7 @@ static void on_closed(uv_handle_t *h)
 		napi_delete_reference(r->env, r->cb);
 	if (r->actx)
 		napi_async_destroy(r->env, r->actx);
+	free(r->scratch);
 	free(r);
 	if (--t->closing > 0)
 		return;

@@ -82,7 +82,12 @@ struct aces_ringbuf {
 	uv_poll_t poll;
 	napi_ref cb;
 	napi_async_context actx;
-	/* The batch array being filled by the sample callback, valid only inside a collect. */
+	/* The batch being collected by the sample callback: records framed one after another in
+	 * a scratch area reused from drain to drain (src/kernel/ringbuf-batch.ts reads the
+	 * framing), handed to JavaScript as one Buffer copy. */
+	char *scratch;
+	size_t scratch_len;
+	size_t scratch_cap;
 	napi_value batch;
 	uint32_t batch_len;
 	uint32_t batch_cap;

@@ -5,6 +5,7 @@
  */
 import { statSync } from 'node:fs';
 import { native } from './native.js';
+import { splitRecords } from './ringbuf-batch.js';
 import { bpfObjectPath } from './object-paths.js';
 import { programSpec } from './program-catalog.js';
 import {
@@ -239,7 +240,7 @@ export class AcesObject {
 
   openEvents(cb: (records: Buffer[]) => void): void {
     if (this.ringbufId !== undefined) throw new Error('events already open');
-    this.ringbufId = native.ringbufOpen(this.h, 'events', cb);
+    this.ringbufId = native.ringbufOpen(this.h, 'events', (batch) => cb(splitRecords(batch)));
   }
 
   /** Drain records written without a wakeup. */

@@ -35,7 +35,8 @@ export interface MapInfo {
 }
 
 /** Receives every record of one ring-buffer drain (copies, in ring order). */
-export type RingbufCallback = (records: Buffer[]) => void;
+/** One drain of a ring buffer: framed records, split by {@link splitRecords} (ringbuf-batch.ts). */
+export type RingbufCallback = (batch: Buffer) => void;
 
 /** Flags of {@link NativeAddon.mapUpdate}, as in linux/bpf.h. */
 export const BPF_ANY = 0;

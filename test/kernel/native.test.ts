@@ -13,6 +13,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { KernelError } from '../../src/kernel/kernel-error.js';
 import { BPF_NOEXIST, loadNative, nativePath, type NativeAddon } from '../../src/kernel/native.js';
+import { splitRecords } from '../../src/kernel/ringbuf-batch.js';
+import { patience } from '../helpers/root.js';
 
 const BPF_MAP_TYPE_HASH = 1;
 const BPF_MAP_TYPE_PERCPU_ARRAY = 6;
@@ -55,7 +57,7 @@ function must<T>(v: T | null | undefined, what: string): T {
 }
 
 function run(cmd: string, args: string[]): void {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: patience(60_000) });
   assert.equal(r.status, 0, `${cmd} ${args.join(' ')} failed:\n${r.stderr}`);
 }
 
@@ -78,8 +80,8 @@ class Records {
   readonly batches: Buffer[][] = [];
   private waiter: (() => void) | undefined;
 
-  readonly cb = (records: Buffer[]): void => {
-    this.batches.push(records);
+  readonly cb = (batch: Buffer): void => {
+    this.batches.push(splitRecords(batch));
     this.waiter?.();
   };
 
