@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { patience } from './root.js';
 
 export const REPO_ROOT = (() => {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -74,7 +75,7 @@ export async function startAces(opts: StartAcesOptions = {}): Promise<AcesRun> {
   };
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
 
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? patience(60_000));
   let ready: Line | undefined;
   while (!ready) {
     ready = readLines().find((l) => l.kind === 'ready');
@@ -91,7 +92,7 @@ export async function startAces(opts: StartAcesOptions = {}): Promise<AcesRun> {
     ready,
     lines: readLines,
     events: () => readLines().filter((l): l is EventLine => l.kind === 'event'),
-    async waitForEvent(pred, timeoutMs = 10_000) {
+    async waitForEvent(pred, timeoutMs = patience(10_000)) {
       const end = Date.now() + timeoutMs;
       for (;;) {
         const hit = run.events().find(pred);

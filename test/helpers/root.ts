@@ -52,3 +52,19 @@ export function skipOptionUnless(cond: boolean, reason: string): string | false 
   if (isCi()) throw new SkippedInCiError(reason);
   return reason;
 }
+
+/**
+ * How much slower than this host the machine running the tests is: ACES_TEST_SLOWDOWN, set by
+ * the vm tier for its software-emulated guests (test/vm/lsm-kernels.test.ts), 1 elsewhere.
+ * Waits for something to happen (a daemon's ready line, an event, a compiler) scale by it;
+ * nothing that a test asserts about speed does.
+ */
+export function slowdown(): number {
+  const v = Number(process.env.ACES_TEST_SLOWDOWN);
+  return Number.isFinite(v) && v >= 1 ? v : 1;
+}
+
+/** ms scaled by {@link slowdown}. */
+export function patience(ms: number): number {
+  return Math.round(ms * slowdown());
+}

@@ -4,7 +4,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { isRoot, skipUnlessRoot } from '../helpers/root.js';
+import { isRoot, patience, skipUnlessRoot } from '../helpers/root.js';
 import { startAces, type AcesRun, type EventLine, type StartAcesOptions } from '../helpers/aces-daemon.js';
 import { makeTestCgroup, runInPidns, type TestCgroup } from '../helpers/fake-container.js';
 import { detectCgroupLayout } from '../../src/containers/cgroup-layout.js';
@@ -19,7 +19,7 @@ function eventsOf(aces: AcesRun, c: TestCgroup, rule: string): EventLine[] {
   return aces.events().filter((e) => e.rule === rule && e.container?.key === key);
 }
 
-async function until<T>(what: string, f: () => T | undefined, ms = 10_000): Promise<T> {
+async function until<T>(what: string, f: () => T | undefined, ms = patience(10_000)): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = f();
