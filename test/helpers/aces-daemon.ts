@@ -71,7 +71,9 @@ export async function startAces(opts: StartAcesOptions = {}): Promise<AcesRun> {
 
   const readLines = (): Line[] => {
     if (!existsSync(eventsPath)) return [];
-    return readFileSync(eventsPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line);
+    // The daemon may be in the middle of a write: only whole lines (ended by a newline) count.
+    const text = readFileSync(eventsPath, 'utf8');
+    return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line);
   };
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
 
