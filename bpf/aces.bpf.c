@@ -11,6 +11,7 @@
 
 #include "aces.h"
 #include "maps.bpf.h"
+#include "presence.bpf.h"
 #include "task.bpf.h"
 #include "classify.bpf.h"
 #include "emit.bpf.h"

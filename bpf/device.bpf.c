@@ -45,5 +45,5 @@ int device_access(struct bpf_cgroup_dev_ctx *ctx)
 	event_fill_task(&ev, t, key);
 	ev.obj_dev = (ctx->major << 20) | (ctx->minor & 0xfffff);
 	ev.obj_flags = access;
-	return decide(&ev, cfg, HOOK_CAN_DENY) == VERDICT_DENY ? 0 : 1;
+	return decide(&ev, cfg, HOOK_CAN_DENY, t) == VERDICT_DENY ? 0 : 1;
 }

@@ -90,7 +90,7 @@ static __always_inline void container_exec(struct task_struct *p, struct linux_b
 	}
 	if (ev.rule) {
 		exec_event_fill(&ev, p, bprm, key);
-		decide(&ev, cfg, HOOK_CAN_SIGNAL);
+		decide(&ev, cfg, HOOK_CAN_SIGNAL, p);
 		return;
 	}
 	container_seen(p, key, cfg, ts);
@@ -154,7 +154,7 @@ static __always_inline int helper_exec(struct task_struct *p, struct linux_binpr
 	ev.obj_ino = BPF_CORE_READ(f, f_inode, i_ino);
 	ev.obj_magic = BPF_CORE_READ(f, f_inode, i_sb, s_magic);
 	dentry_name(BPF_CORE_READ(f, f_path.dentry), ev.name, sizeof(ev.name));
-	return decide(&ev, cfg, hook | HOOK_HOST_TASK);
+	return decide(&ev, cfg, hook | HOOK_HOST_TASK, p);
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -170,18 +170,18 @@ int BPF_PROG(exec_sched_exec, struct task_struct *p, pid_t old_pid, struct linux
 		__u32 old = old_pid;
 
 		/* The first exec ends runtime set-up: from here on this task is the workload. */
-		bpf_map_delete_elem(&setup_tasks, &tid);
+		setup_clear(tid);
 		if (old != tid)
-			bpf_map_delete_elem(&setup_tasks, &old);
+			setup_clear(old);
 		container_exec(p, bprm, cfg, ts);
 		return 0;
 	}
 	/* Set-up marks of tasks that migrated into a cgroup (host-pid containers) end here too. */
 	__u32 tid0 = BPF_CORE_READ(p, pid);
 	__u32 old0 = old_pid;
-	bpf_map_delete_elem(&setup_tasks, &tid0);
+	setup_clear(tid0);
 	if (old0 != tid0)
-		bpf_map_delete_elem(&setup_tasks, &old0);
+		setup_clear(old0);
 	if (task_is_container(p, cfg)) {
 		container_exec(p, bprm, cfg, ts);
 		return 0;
@@ -204,13 +204,8 @@ int BPF_PROG(exec_sched_fork, struct task_struct *parent, struct task_struct *ch
 		 * init chain after joining a host-pid container's cgroup): runtime set-up until it
 		 * execs. */
 		__u32 ptid = BPF_CORE_READ(parent, pid);
-		if (task_pid_level(child) > 0 || bpf_map_lookup_elem(&setup_tasks, &ptid)) {
-			__u32 tid = BPF_CORE_READ(child, pid);
-			__u8 one = 1;
-
-			if (bpf_map_update_elem(&setup_tasks, &tid, &one, BPF_ANY))
-				count_drop(DROP_SETUP);
-		}
+		if (task_pid_level(child) > 0 || setup_task(ptid))
+			setup_mark(BPF_CORE_READ(child, pid));
 		return 0;
 	}
 
@@ -225,7 +220,7 @@ int BPF_PROG(exec_sched_fork, struct task_struct *parent, struct task_struct *ch
 
 		event_fill_task(&ev, parent, key);
 		ev.flags |= EVF_FAST_PATH;
-		decide(&ev, cfg, HOOK_CAN_SIGNAL);
+		decide(&ev, cfg, HOOK_CAN_SIGNAL, parent);
 		return 0;
 	}
 	integrity_inherit(parent, child);
@@ -238,6 +233,7 @@ int BPF_PROG(exec_sched_fork, struct task_struct *parent, struct task_struct *ch
 		struct aces_offender copy = *o;
 
 		k.id = ctgid;
+		offender_mark(OFFENDER_PROCESS, ctgid);
 		if (bpf_map_update_elem(&offenders, &k, &copy, BPF_ANY))
 			count_drop(DROP_OFFENDER);
 	}
@@ -257,7 +253,7 @@ int BPF_PROG(exec_sched_exit, struct task_struct *p)
 	if (task_pid_level(p) == 0 && (BPF_CORE_READ(p, real_parent, flags) & PF_KTHREAD))
 		bpf_map_delete_elem(&umh_scripts, &tid);
 	/* Set-up marks exist for host tasks too (cgroup migration). */
-	bpf_map_delete_elem(&setup_tasks, &tid);
+	setup_clear(tid);
 	/* A process record dies with the process: pids are reused, records must not be. */
 	if (tid == BPF_CORE_READ(p, tgid)) {
 		struct aces_offender_key k = { .kind = OFFENDER_PROCESS, .id = tid };
@@ -315,9 +311,6 @@ int BPF_PROG(exec_cg_attach, struct cgroup *dst, const char *path, struct task_s
 
 	if (!cfg || task_is_container(task, cfg))
 		return 0;
-	__u32 tid = BPF_CORE_READ(task, pid);
-	__u8 one = 1;
-	if (bpf_map_update_elem(&setup_tasks, &tid, &one, BPF_ANY))
-		count_drop(DROP_SETUP);
+	setup_mark(BPF_CORE_READ(task, pid));
 	return 0;
 }

@@ -27,11 +27,6 @@
 #define S_IFREG 0100000
 #define S_IFDIR 0040000
 
-static __always_inline bool parent_is_sb_root(struct dentry *d, struct super_block *sb)
-{
-	return BPF_CORE_READ(d, d_parent) == BPF_CORE_READ(sb, s_root);
-}
-
 /* Which rule, if any, an open by a container task hits (integrity aside: the caller checks that
  * first). Fills ev->name when it looked at it. */
 static __always_inline __u16 container_open_rule(struct aces_event *ev, struct task_struct *t, __u64 key,
@@ -40,7 +35,7 @@ static __always_inline __u16 container_open_rule(struct aces_event *ev, struct t
 {
 	if (magic == NSFS_MAGIC) {
 		/* /proc/<pid>/ns/<type> of a host namespace the task does not hold: setns() next */
-		struct ns_common *ns = BPF_CORE_READ(f, f_inode, i_private);
+		struct ns_common *ns = file_iprivate(f);
 		__u32 inum = BPF_CORE_READ(ns, inum);
 
 		return ns_is_foreign_host(t, inum) ? RULE_SETNS_HOST : 0;
@@ -70,7 +65,7 @@ static __always_inline __u16 container_open_rule(struct aces_event *ev, struct t
 			return 0;
 		}
 		/* /proc/<pid>/<file> of a task outside the container */
-		struct task_struct *owner = proc_inode_task(BPF_CORE_READ(f, f_inode));
+		struct task_struct *owner = proc_inode_task(file_inode_of(f));
 		if (!owner || task_same_container(owner, t, key, cfg))
 			return 0;
 		if (NAME_IS(ev->name, "mem"))
@@ -84,15 +79,15 @@ static __always_inline __u16 container_open_rule(struct aces_event *ev, struct t
 		struct aces_file_key fk = {
 			.kind = RUNTIME_BINARY,
 			.dev = sb_dev(sb),
-			.ino = BPF_CORE_READ(f, f_inode, i_ino),
+			.ino = file_ino(f),
 		};
 		if (bpf_map_lookup_elem(&runtime_objs, &fk))
 			return RULE_RUNTIME_BINARY_WRITE;
 	}
 	/* Regular files and directories only: a host /dev/null or pipe handed to the container as
 	 * stdio and reopened through /proc/self/fd is not an escape. */
-	umode_t type = BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT;
-	if ((type == S_IFREG || type == S_IFDIR) && mount_is_foreign(BPF_CORE_READ(f, f_path.mnt), t))
+	umode_t type = file_imode(f) & S_IFMT;
+	if ((type == S_IFREG || type == S_IFDIR) && mount_is_foreign(file_mnt(f), t))
 		return RULE_FOREIGN_MOUNT_OPEN;
 	return 0;
 }
@@ -101,13 +96,14 @@ static __always_inline __u16 container_open_rule(struct aces_event *ev, struct t
  * opened the same way (verdict.bpf.h). The task-storage flag keeps the offender lookup off the
  * opens of every other container task. */
 static __always_inline struct aces_offender *open_repeat(struct task_struct *t, struct aces_config *cfg,
-							  struct file *f, struct super_block *sb, unsigned int fmode)
+							  struct file *f, struct super_block *sb, unsigned int fmode,
+							  __u64 ts)
 {
 	struct cred_base *b = bpf_task_storage_get(&cred_bases, t, 0, 0);
 
 	if (!b || !b->offender)
 		return NULL;
-	return offender_same_object(BPF_CORE_READ(t, tgid), cfg, sb_dev(sb), BPF_CORE_READ(f, f_inode, i_ino), fmode);
+	return offender_same_object(t->tgid, cfg, sb_dev(sb), file_ino(f), fmode, ts);
 }
 
 /*
@@ -122,10 +118,10 @@ static __always_inline int judge_classified_file(struct task_struct *t, struct a
 {
 	struct aces_event ev = { .ts_entry = ts, .flags = via };
 	struct super_block *sb = file_sb(f);
-	__u32 magic = BPF_CORE_READ(sb, s_magic);
-	unsigned int fmode = BPF_CORE_READ(f, f_mode);
+	__u32 magic = sb_magic(sb);
+	unsigned int fmode = file_mode(f);
 	bool write = fmode & FMODE_WRITE;
-	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
+	struct dentry *d = file_dentry_of(f);
 	struct aces_offender *repeat = NULL;
 	__u64 key;
 
@@ -154,7 +150,7 @@ static __always_inline int judge_classified_file(struct task_struct *t, struct a
 		} else {
 			ev.rule = integrity_breach(t, cfg, false);
 			if (!ev.rule) {
-				repeat = open_repeat(t, cfg, f, sb, fmode);
+				repeat = open_repeat(t, cfg, f, sb, fmode, ts);
 				ev.rule = repeat ? repeat->rule : container_open_rule(&ev, t, key, cfg, f, sb, d, magic, write);
 			}
 			if (!ev.rule)
@@ -166,11 +162,11 @@ static __always_inline int judge_classified_file(struct task_struct *t, struct a
 	if (!ev.name[0])
 		dentry_name(d, ev.name, sizeof(ev.name));
 	ev.obj_dev = sb_dev(sb);
-	ev.obj_ino = BPF_CORE_READ(f, f_inode, i_ino);
+	ev.obj_ino = file_ino(f);
 	ev.obj_magic = magic;
 	ev.obj_flags = fmode;
 	ev.syscall_ret = ret;
-	return decide_known(&ev, cfg, hook | (helper ? HOOK_HOST_TASK : 0), repeat);
+	return decide_known(&ev, cfg, hook | (helper ? HOOK_HOST_TASK : 0), repeat, t);
 }
 
 /* Container tasks and usermode helpers are judged; every other task leaves here. */

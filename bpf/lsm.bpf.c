@@ -140,7 +140,7 @@ int BPF_PROG(lsm_bprm_check, struct linux_binprm *bprm, int ret)
 		return 0;
 	}
 	exec_event_fill(&ev, t, bprm, key);
-	return lsm_verdict(decide(&ev, cfg, LSM_ACTS));
+	return lsm_verdict(decide(&ev, cfg, LSM_ACTS, t));
 }
 
 SEC("lsm/path_mknod")
@@ -171,7 +171,7 @@ int BPF_PROG(lsm_path_mknod, const struct path *dir, struct dentry *dentry, umod
 	ev.obj_dev = (major << 20) | minor;
 	ev.obj_flags = BPF_DEVCG_ACC_MKNOD;
 	dentry_name(dentry, ev.name, sizeof(ev.name));
-	return lsm_verdict(decide(&ev, cfg, LSM_ACTS));
+	return lsm_verdict(decide(&ev, cfg, LSM_ACTS, t));
 }
 
 #define PTRACE_MODE_ATTACH 0x02

@@ -98,7 +98,7 @@ static __always_inline int judge_mounted_sb(struct task_struct *t, struct aces_c
 	ev.obj_flags = flags;
 	ev.syscall_ret = ret;
 	bpf_probe_read_kernel_str(ev.name, sizeof(ev.name), BPF_CORE_READ(sb, s_type, name));
-	return decide(&ev, cfg, hook);
+	return decide(&ev, cfg, hook, t);
 }
 
 SEC("tracepoint/syscalls/sys_enter_mount")

@@ -31,6 +31,6 @@ int BPF_PROG(quar_sys_enter, struct pt_regs *regs, long id)
 	event_fill_task(&ev, t, key);
 	ev.flags |= EVF_FAST_PATH;
 	ev.obj_flags = id;
-	decide(&ev, cfg, HOOK_CAN_SIGNAL);
+	decide(&ev, cfg, HOOK_CAN_SIGNAL, t);
 	return 0;
 }

@@ -40,10 +40,11 @@ int sysctl_write(struct bpf_sysctl *ctx)
 	if (!cfg || !task_is_container(t, cfg))
 		return 1;
 
+	/* The key's loads first: their cache misses overlap with the name's copy. */
+	__u64 key = task_container_key(t, cfg);
 	struct aces_event ev = { .ts_entry = ts };
 	if (bpf_sysctl_get_name(ctx, ev.name, sizeof(ev.name), 0) < 0)
 		ev.name[0] = 0; /* too long for the buffer: not one of the namespaced names */
-	__u64 key = task_container_key(t, cfg);
 
 	if (container_quarantined(key, cfg)) {
 		ev.rule = RULE_QUARANTINED_TASK;
@@ -52,11 +53,11 @@ int sysctl_write(struct bpf_sysctl *ctx)
 		if (HAS_PREFIX(ev.name, "net/") || HAS_PREFIX(ev.name, "user/") ||
 		    HAS_PREFIX(ev.name, "fs/mqueue/"))
 			return 1;
-		if (bpf_map_lookup_elem(&ns_sysctls, ev.name))
+		if (ns_sysctl_maybe(ev.name) && bpf_map_lookup_elem(&ns_sysctls, ev.name))
 			return 1;
 		ev.rule = RULE_SYSCTL_HOST_WRITE;
 	}
 	event_fill_task(&ev, t, key);
 	ev.obj_flags = ctx->file_pos;
-	return decide(&ev, cfg, HOOK_CAN_DENY) == VERDICT_DENY ? 0 : 1;
+	return decide(&ev, cfg, HOOK_CAN_DENY, t) == VERDICT_DENY ? 0 : 1;
 }

@@ -232,4 +232,23 @@ struct aces_ctr_fs_key {
 	__u64 ino;
 };
 
+/*
+ * Presence filters (lib/presence.bpf.h): one bit per slot, set for every id that may have an entry
+ * in a hash map, so that a hook skips the lookup of an id whose bit is clear. A hash-map miss
+ * touches a bucket in a large vmalloc'd array (a TLB and a cache miss on a process's first event);
+ * the filter is one cache line of a small array. Bits are only ever set by the map's writer before
+ * the entry is added, so a clear bit is proof of absence; a set bit only costs the lookup.
+ *   slot = ((id ^ (salt << 56)) * ACES_FILTER_MULT) >> (64 - ACES_FILTER_LOG2)
+ */
+#define ACES_FILTER_LOG2 12
+#define ACES_FILTER_WORDS ((1 << ACES_FILTER_LOG2) / 64)
+#define ACES_FILTER_MULT 0x9E3779B97F4A7C15ULL
+#define FILTER_SALT_EXEMPT 1           /* "exempt" keys: written by user space */
+#define FILTER_SALT_SYSCTL 2           /* "ns_sysctls" names, folded: id = w0 ^ (w1 * ACES_FILTER_MULT)
+					* over the first two little-endian 64-bit words of the
+					* zero-padded name; written by user space */
+struct aces_filter {
+	__u64 words[ACES_FILTER_WORDS];
+};
+
 #endif

@@ -28,7 +28,7 @@ static __always_inline bool task_is_container_facts(unsigned int level, __u32 ti
 						    struct aces_config *cfg, bool probed)
 {
 	if (level > 0)
-		return bpf_map_lookup_elem(&setup_tasks, &tid) == NULL;
+		return !setup_task(tid);
 	if (cfg && cfg->host_ctrs) {
 		__u64 key = probed ? task_container_key_probed(t, cfg) : task_container_key(t, cfg);
 
@@ -36,7 +36,7 @@ static __always_inline bool task_is_container_facts(unsigned int level, __u32 ti
 			return false;
 		/* runc init joins the container's cgroup before its set-up (exec.bpf.c marks tasks
 		 * that migrate into a cgroup until their next exec). */
-		return bpf_map_lookup_elem(&setup_tasks, &tid) == NULL;
+		return !setup_task(tid);
 	}
 	return false;
 }

@@ -17,17 +17,25 @@ static __always_inline __u64 next_seq(void)
 	return __sync_fetch_and_add(s, 1) + 1;
 }
 
-/* t: a task the verifier knows by its BTF type (bpf_get_current_task_btf(), tp_btf and iterator
- * arguments): its fields are plain loads, not one probe-read helper call per pointer hop. */
+/* The task's identity, which the verdict needs (offender records are by tgid and container key);
+ * decide() reads the rest (event_fill_context) after the verdict. t: a task the verifier knows
+ * by its BTF type (bpf_get_current_task_btf(), tp_btf and iterator arguments): its fields are
+ * plain loads, not one probe-read helper call per pointer hop. */
 static __always_inline void event_fill_task(struct aces_event *ev, struct task_struct *t, __u64 key)
 {
-	const struct cred *c = t->cred;
-
 	ev->kind = REC_EVENT;
 	ev->version = ACES_WIRE_VERSION;
 	ev->container_key = key;
 	ev->pid = t->pid;
 	ev->tgid = t->tgid;
+}
+
+/* What only describes the task: read after the verdict, so that a first event (cold caches)
+ * does not wait for the parent, credentials and namespaces before its verdict. */
+static __always_inline void event_fill_context(struct aces_event *ev, struct task_struct *t)
+{
+	const struct cred *c = t->cred;
+
 	ev->ppid = t->real_parent->tgid;
 	ev->uid = c->uid.val;
 	ev->euid = c->euid.val;

@@ -21,7 +21,7 @@ static __always_inline int container_event_x(struct aces_event *ev, struct task_
 	}
 	ev->ts_entry = ts;
 	event_fill_task(ev, t, key);
-	return decide(ev, cfg, hook);
+	return decide(ev, cfg, hook, t);
 }
 
 static __always_inline int container_event(struct aces_event *ev, struct task_struct *t,

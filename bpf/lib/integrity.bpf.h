@@ -18,14 +18,34 @@
 
 #define CAP_SETUID 7
 
-/* The task holds the host's mount namespace or the host's root directory. t, here and below: a
- * task known by its BTF type (event_fill_task): plain loads, checked on every container open. */
-static __always_inline bool holds_host_ns(struct task_struct *t, struct aces_config *cfg)
+/* Whether mount namespace ns or root directory root is the host's. Plain loads (ns and root come
+ * from a task known by its BTF type). */
+static __always_inline bool host_ns_or_root(struct mnt_namespace *ns, struct dentry *root, struct aces_config *cfg)
 {
-	if (cfg->host_mntns && t->nsproxy->mnt_ns->ns.inum == cfg->host_mntns)
+	if (cfg->host_mntns && ns->ns.inum == cfg->host_mntns)
 		return true;
-	struct dentry *root = t->fs->root.dentry;
 	return root->d_inode->i_ino == cfg->host_root_ino && root->d_sb->s_dev == cfg->host_root_dev;
+}
+
+/*
+ * The task holds the host's mount namespace or the host's root directory. t, here and below: a
+ * task known by its BTF type (event_fill_task): plain loads, checked on every container open.
+ * was: the baseline, or NULL. While the task holds the same namespace and root objects as at
+ * its baseline the answer is the baseline's, without the four cache lines behind them. Sound
+ * although an address can be reused: the host's namespace and root live as long as the host, so
+ * an object at a baseline address is the host's now only if it was the host's then.
+ */
+static __always_inline bool holds_host_ns(struct task_struct *t, struct aces_config *cfg, struct cred_base *was,
+					  struct cred_base *now)
+{
+	struct mnt_namespace *ns = t->nsproxy->mnt_ns;
+	struct dentry *root = t->fs->root.dentry;
+
+	now->mnt_ns = (__u64)ns;
+	now->root = (__u64)root;
+	if (was && was->valid && was->mnt_ns == now->mnt_ns && was->root == now->root)
+		return was->host;
+	return host_ns_or_root(ns, root, cfg);
 }
 
 /* Kernels before 6.3 (commit f122a08b197d "capability: just use a 'u64' instead of a 'u32[2]'
@@ -45,8 +65,9 @@ static __always_inline __u64 cred_cap_permitted(const struct cred *c)
 	return BPF_CORE_READ(old, cap_permitted.cap[0]) | ((__u64)BPF_CORE_READ(old, cap_permitted.cap[1]) << 32);
 }
 
+/* The task's state now into b; was: its baseline (or NULL), for the shortcut of holds_host_ns. */
 static __always_inline void integrity_snapshot(struct task_struct *t, struct aces_config *cfg,
-					       struct cred_base *b)
+					       struct cred_base *was, struct cred_base *b)
 {
 	const struct cred *c = t->cred;
 
@@ -55,7 +76,7 @@ static __always_inline void integrity_snapshot(struct task_struct *t, struct ace
 	b->uid = c->uid.val;
 	b->euid = c->euid.val;
 	b->suid = c->suid.val;
-	b->host = holds_host_ns(t, cfg);
+	b->host = holds_host_ns(t, cfg, was, b);
 	b->valid = 1;
 }
 
@@ -86,7 +107,7 @@ static __always_inline __u16 integrity_breach(struct task_struct *t, struct aces
 
 	if (!b)
 		return 0;
-	integrity_snapshot(t, cfg, &now);
+	integrity_snapshot(t, cfg, b, &now);
 	if (!b->valid) {
 		now.offender = b->offender;
 		*b = now;

@@ -54,6 +54,35 @@ struct {
 	__type(value, struct aces_offender);
 } offenders SEC(".maps");
 
+/* Presence filters (aces.h, presence.bpf.h) in front of "offenders" (bits set by the kernel, by
+ * offender kind) and "exempt" (bits set by user space). Separate maps: each has one writer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct aces_filter);
+} offender_filter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct aces_filter);
+} exempt_filter SEC(".maps");
+
+/* A counting filter in front of "setup_tasks": marks come and go with every container start, so
+ * slots count the thread ids in them (presence.bpf.h). */
+#define SETUP_SLOTS_LOG2 10
+struct setup_counts {
+	__u32 n[1 << SETUP_SLOTS_LOG2];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct setup_counts);
+} setup_count SEC(".maps");
+
 /* Rate limit of alert-only events, per container key: one-second windows (emit.bpf.h). */
 struct alert_window {
 	__u64 start_ns;       /* start of the current window */
@@ -120,6 +149,14 @@ struct {
 	__type(value, __u8);
 } ns_sysctls SEC(".maps");
 
+/* Presence filter in front of "ns_sysctls" (presence.bpf.h), written by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct aces_filter);
+} ns_sysctl_filter SEC(".maps");
+
 /* mount(2) in flight: thread id -> newest mount of the namespace at entry */
 struct mount_entry {
 	__u64 newest;
@@ -169,6 +206,10 @@ struct cred_base {
 	__u8 host;            /* held the host's mount namespace or root already at baseline */
 	__u8 offender;        /* its process has an offender record: worth the fast-path lookup */
 	__u8 pad;
+	/* The mount namespace and root dentry that "host" was computed from (integrity.bpf.h):
+	 * while the task still holds these very objects, it is not computed again. */
+	__u64 mnt_ns;
+	__u64 root;
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);

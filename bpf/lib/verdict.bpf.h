@@ -67,7 +67,8 @@ static __always_inline bool offender_live(struct aces_offender *o, struct aces_c
 		return false;
 	if (!cfg || cfg->offender_ttl_ns == 0)
 		return true;
-	return now - o->last_ns < cfg->offender_ttl_ns;
+	/* now is the event's hook entry: another CPU may have renewed the record since. */
+	return now < o->last_ns || now - o->last_ns < cfg->offender_ttl_ns;
 }
 
 static __always_inline void offender_record(__u32 kind, __u64 id, struct aces_event *ev, __u64 now)
@@ -90,6 +91,7 @@ static __always_inline void offender_record(__u32 kind, __u64 id, struct aces_ev
 		.first_ns = now, .last_ns = now, .count = 1, .rule = ev->rule, .level = ev->level,
 		.obj_dev = ev->obj_dev, .obj_ino = ev->obj_ino, .obj_flags = ev->obj_flags,
 	};
+	offender_mark(kind, id);
 	if (bpf_map_update_elem(&offenders, &k, &fresh, BPF_ANY))
 		count_drop(DROP_OFFENDER);
 }
@@ -111,7 +113,7 @@ static __always_inline void mark_offender_task(void)
  * integrity check first, so a breach is never hidden behind a repeat.
  */
 static __always_inline struct aces_offender *offender_same_object(__u32 tgid, struct aces_config *cfg,
-								   __u32 dev, __u64 ino, __u32 flags)
+								   __u32 dev, __u64 ino, __u32 flags, __u64 now)
 {
 	struct aces_offender_key k = { .kind = OFFENDER_PROCESS, .id = tgid };
 	struct aces_offender *o = bpf_map_lookup_elem(&offenders, &k);
@@ -119,19 +121,23 @@ static __always_inline struct aces_offender *offender_same_object(__u32 tgid, st
 	if (!o || !o->obj_dev || o->obj_dev != dev || o->obj_ino != ino || o->obj_flags != flags ||
 	    !o->rule || o->rule >= RULE_MAX)
 		return NULL;
-	return offender_live(o, cfg, bpf_ktime_get_ns()) ? o : NULL;
+	return offender_live(o, cfg, now) ? o : NULL;
 }
 
-/* The process or container offender record that applies to this task, or NULL. */
+/* The process or container offender record that applies to this task, or NULL. The presence
+ * filter settles most first events of a process without touching the map. */
 static __always_inline struct aces_offender *offender_lookup(__u32 tgid, __u64 key,
 							     struct aces_config *cfg, __u64 now)
 {
 	struct aces_offender_key k = { .kind = OFFENDER_PROCESS, .id = tgid };
-	struct aces_offender *o = bpf_map_lookup_elem(&offenders, &k);
+	struct aces_offender *o;
 
-	if (offender_live(o, cfg, now))
-		return o;
-	if (!key)
+	if (tgid && offender_maybe(OFFENDER_PROCESS, tgid)) {
+		o = bpf_map_lookup_elem(&offenders, &k);
+		if (offender_live(o, cfg, now))
+			return o;
+	}
+	if (!key || !offender_maybe(OFFENDER_CONTAINER, key))
 		return NULL;
 	k.kind = OFFENDER_CONTAINER;
 	k.id = key;
@@ -157,16 +163,17 @@ static __always_inline void quarantine_container(__u64 key, struct aces_config *
 }
 
 /*
- * ev must hold rule, ts_entry, container_key, the task fields (event_fill_task) and the object
- * facts. Fills the verdict fields, applies the action, emits. Returns VERDICT_*.
+ * ev must hold rule, ts_entry, the task's identity (event_fill_task) and the object facts. Fills
+ * the verdict fields, applies the action, emits. Returns VERDICT_*.
  * known: the offender record the fast path found (offender_same_object), or NULL to look it up.
+ * t: the task of the event (the one event_fill_task was given).
  *
- * Order: the verdict, its timestamp, the signal; only then the bookkeeping (offender records,
- * the kill's exit tracking, the event), so neither the kill nor the verdict waits for map
- * updates.
+ * Order: the verdict, its timestamp, the signal; only then the bookkeeping (the rest of the
+ * task's facts, offender records, the kill's exit tracking, the event), so neither the kill nor
+ * the verdict waits for memory it does not need.
  */
 static __always_inline int decide_known(struct aces_event *ev, struct aces_config *cfg, __u32 hook,
-					struct aces_offender *known)
+					struct aces_offender *known, struct task_struct *t)
 {
 	__u32 rule = ev->rule;
 	struct aces_rule_cfg *rc;
@@ -181,7 +188,7 @@ static __always_inline int decide_known(struct aces_event *ev, struct aces_confi
 	rc = bpf_map_lookup_elem(&rule_cfg, &rule);
 	if (!rc || !rc->enabled || !hook_judges(rc, rule, hook))
 		return VERDICT_NONE;
-	if (key) {
+	if (key && exempt_maybe(key)) {
 		__u64 *mask = bpf_map_lookup_elem(&exempt, &key);
 
 		if (mask && (*mask & (1ULL << rule)))
@@ -191,7 +198,9 @@ static __always_inline int decide_known(struct aces_event *ev, struct aces_confi
 	level = rc->level;
 	action = rc->action;
 	ev->base_level = level;
-	now = bpf_ktime_get_ns();
+	/* The hook's entry time stands for "now": TTLs are minutes, and a clock read here would
+	 * wait for every load before it. */
+	now = ev->ts_entry;
 
 	struct aces_offender *o = known;
 	if (o)
@@ -242,6 +251,7 @@ static __always_inline int decide_known(struct aces_event *ev, struct aces_confi
 	default:
 		break;
 	}
+	event_fill_context(ev, t);
 	if (applied == ACT_QUARANTINE)
 		quarantine_container(key, cfg, now);
 	ev->seq = next_seq();
@@ -271,9 +281,10 @@ static __always_inline int decide_known(struct aces_event *ev, struct aces_confi
 	return verdict;
 }
 
-static __always_inline int decide(struct aces_event *ev, struct aces_config *cfg, __u32 hook)
+static __always_inline int decide(struct aces_event *ev, struct aces_config *cfg, __u32 hook,
+				  struct task_struct *t)
 {
-	return decide_known(ev, cfg, hook, NULL);
+	return decide_known(ev, cfg, hook, NULL, t);
 }
 
 #endif

@@ -11,7 +11,11 @@ import { programSpec } from './program-catalog.js';
 import {
   aces_config, aces_file_key, aces_offender, aces_offender_key, aces_rule_cfg, type RawConfig, type RawOffender,
 } from '../wire/records.js';
-import { ACES_NAME_LEN, DROP_MAX, DROP_NAMES, OFFENDER_CONTAINER, OFFENDER_PROCESS, RULE_MAX } from '../wire/constants.js';
+import {
+  ACES_NAME_LEN, DROP_MAX, DROP_NAMES, FILTER_SALT_EXEMPT, FILTER_SALT_SYSCTL, OFFENDER_CONTAINER, OFFENDER_PROCESS,
+  RULE_MAX,
+} from '../wire/constants.js';
+import { filterBytes, nameFilterId } from './presence-filter.js';
 
 export interface RuleMapEntry {
   readonly id: number;
@@ -50,6 +54,10 @@ export class AcesObject {
   private links = new Map<string, number>();
   private ringbufId: number | undefined;
   private closed = false;
+  /** Keys with an "exempt" entry: the bits of "exempt_filter". */
+  private readonly exemptKeys = new Set<bigint>();
+  /** Filter ids of the "ns_sysctls" names written so far: the bits of "ns_sysctl_filter". */
+  private readonly nsSysctlIds = new Set<bigint>();
 
   private constructor(private readonly h: number, readonly programs: readonly string[]) {}
 
@@ -142,13 +150,17 @@ export class AcesObject {
   }
 
   /** Names a container may write (namespaced sysctls), as bpf_sysctl_get_name spells them. */
+  /** Names of namespaced sysctls; their filter bits go in first (presence-filter.ts). */
   writeNamespacedSysctls(names: readonly string[]): void {
-    for (const n of names) {
-      const key = Buffer.alloc(ACES_NAME_LEN);
+    const keys = names.map((n) => {
       if (Buffer.byteLength(n) >= ACES_NAME_LEN) throw new Error(`sysctl name too long: ${n}`);
+      const key = Buffer.alloc(ACES_NAME_LEN);
       key.write(n);
-      native.mapUpdate(this.h, 'ns_sysctls', key, Buffer.from([1]));
-    }
+      return key;
+    });
+    for (const key of keys) this.nsSysctlIds.add(nameFilterId(key));
+    native.mapUpdate(this.h, 'ns_sysctl_filter', Buffer.alloc(4), filterBytes(this.nsSysctlIds, FILTER_SALT_SYSCTL));
+    for (const key of keys) native.mapUpdate(this.h, 'ns_sysctls', key, Buffer.from([1]));
   }
 
   /** Inode numbers of the host's namespaces (setns-host). */
@@ -172,13 +184,26 @@ export class AcesObject {
     for (const k of want.values()) native.mapUpdate(this.h, 'runtime_objs', k, Buffer.from([1]));
   }
 
+  /**
+   * A container's exemption mask (0: none). The filter bit is set before the entry is added and
+   * cleared after it is gone: a hook that finds the bit clear may skip the lookup.
+   */
   setExemptMask(containerKey: bigint, mask: bigint): void {
     const key = u64Key(containerKey);
     if (mask === 0n) {
       native.mapDelete(this.h, 'exempt', key);
+      if (this.exemptKeys.delete(containerKey)) this.writeExemptFilter();
       return;
     }
+    if (!this.exemptKeys.has(containerKey)) {
+      this.exemptKeys.add(containerKey);
+      this.writeExemptFilter();
+    }
     native.mapUpdate(this.h, 'exempt', key, u64Key(mask));
+  }
+
+  private writeExemptFilter(): void {
+    native.mapUpdate(this.h, 'exempt_filter', Buffer.alloc(4), filterBytes(this.exemptKeys, FILTER_SALT_EXEMPT));
   }
 
   registerHostPidContainer(containerKey: bigint): void {
@@ -253,7 +278,7 @@ export class AcesObject {
     let total = 0;
     for (const m of ['events', 'aces_cfg', 'rule_cfg', 'exempt', 'host_ctrs', 'setup_tasks', 'offenders',
       'quarantine', 'kill_pending', 'known_ctrs', 'ctr_fs', 'ns_sysctls', 'mount_args', 'drops', 'seq_counter',
-      'umh_scripts', 'connect_fds', 'host_ns', 'runtime_objs']) {
+      'umh_scripts', 'connect_fds', 'host_ns', 'runtime_objs', 'offender_filter', 'exempt_filter', 'setup_count', 'ns_sysctl_filter']) {
       const i = native.mapInfo(this.h, m);
       total += i.type === 27 /* RINGBUF */ ? i.maxEntries : i.maxEntries * (i.keySize + i.valueSize * (i.perCpu ? native.numPossibleCpus() : 1));
     }

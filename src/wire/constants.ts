@@ -63,6 +63,13 @@ export const CTR_FS_LAYER = 2;
 export const ACES_COMM_LEN = 16;
 export const ACES_NAME_LEN = 64;
 
+/** Presence filters (aces.h "Presence filters", bpf/lib/presence.bpf.h). */
+export const ACES_FILTER_LOG2 = 12;
+export const ACES_FILTER_WORDS = (1 << ACES_FILTER_LOG2) / 64;
+export const ACES_FILTER_MULT = 0x9E3779B97F4A7C15n;
+export const FILTER_SALT_EXEMPT = 1;
+export const FILTER_SALT_SYSCTL = 2;
+
 export type ActionName = 'alert' | 'deny' | 'kill' | 'quarantine';
 export const ACTION_NAMES: Record<number, ActionName> = {
   [ACT_ALERT]: 'alert',
