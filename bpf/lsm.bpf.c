@@ -160,18 +160,11 @@ int BPF_PROG(lsm_path_mknod, const struct path *dir, struct dentry *dentry, umod
 	/* dev is mknod(2)'s user encoding (new_encode_dev); events carry the kernel's MKDEV. */
 	__u32 major = (dev & 0xfff00) >> 8;
 	__u32 minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
-	__u64 key = task_container_key(t, cfg);
-	struct aces_event ev = { .rule = RULE_BLOCKDEV_MKNOD, .ts_entry = ts };
-	/* As device.bpf.c decides it, so that the two lines mean the same. */
-	if (container_quarantined(key, cfg)) {
-		ev.rule = RULE_QUARANTINED_TASK;
-		ev.flags |= EVF_FAST_PATH;
-	}
-	event_fill_task(&ev, t, key);
-	ev.obj_dev = (major << 20) | minor;
-	ev.obj_flags = BPF_DEVCG_ACC_MKNOD;
+	struct aces_event ev = { .obj_dev = (major << 20) | minor, .obj_flags = BPF_DEVCG_ACC_MKNOD };
+
 	dentry_name(dentry, ev.name, sizeof(ev.name));
-	return lsm_verdict(decide(&ev, cfg, LSM_ACTS, t));
+	/* As device.bpf.c decides it (no integrity check), so that the two lines mean the same. */
+	return lsm_verdict(container_event_x(&ev, t, cfg, ts, RULE_BLOCKDEV_MKNOD, LSM_ACTS, false));
 }
 
 #define PTRACE_MODE_ATTACH 0x02
@@ -191,9 +184,7 @@ int BPF_PROG(lsm_ptrace, struct task_struct *child, unsigned int mode, int ret)
 		return ret;
 	if (task_same_container(child, t, task_container_key(t, cfg), cfg))
 		return 0;
-	struct aces_event ev = { .obj_ino = BPF_CORE_READ(child, tgid), .obj_flags = mode };
-	BPF_CORE_READ_STR_INTO(&ev.name, child, comm);
-	return lsm_verdict(container_event(&ev, t, cfg, ts, RULE_PTRACE_FOREIGN, LSM_ACTS));
+	return lsm_verdict(target_task_event(t, cfg, child, mode, ts, RULE_PTRACE_FOREIGN, LSM_ACTS));
 }
 
 #define SI_FROMUSER_MAX 0 /* si_code <= 0: sent by a task (SI_USER, SI_QUEUE, SI_TKILL ...) */

@@ -69,9 +69,7 @@ static __always_inline int judge_signal(struct task_struct *t, struct aces_confi
 	__u64 key = task_container_key(t, cfg);
 	if (task_same_container(target, t, key, cfg))
 		return VERDICT_NONE;
-	struct aces_event ev = { .obj_flags = sig, .obj_ino = BPF_CORE_READ(target, tgid) };
-	BPF_CORE_READ_STR_INTO(&ev.name, target, comm);
-	return container_event(&ev, t, cfg, ts, RULE_SIGNAL_HOST, hook);
+	return target_task_event(t, cfg, target, sig, ts, RULE_SIGNAL_HOST, hook);
 }
 
 SEC("tp_btf/signal_generate")

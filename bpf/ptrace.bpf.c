@@ -32,10 +32,7 @@ int ptrace_exit(struct trace_event_raw_sys_exit *ctx)
 			return 0;
 		struct task_struct *tracee = (void *)pos - bpf_core_field_offset(struct task_struct, ptrace_entry);
 		if (!task_same_container(tracee, t, key, cfg)) {
-			struct aces_event ev = { .obj_ino = BPF_CORE_READ(tracee, tgid) };
-
-			BPF_CORE_READ_STR_INTO(&ev.name, tracee, comm);
-			container_event(&ev, t, cfg, ts, RULE_PTRACE_FOREIGN, HOOK_CAN_SIGNAL);
+			target_task_event(t, cfg, tracee, 0, ts, RULE_PTRACE_FOREIGN, HOOK_CAN_SIGNAL);
 			return 0;
 		}
 		pos = BPF_CORE_READ(tracee, ptrace_entry.next);
@@ -87,16 +84,6 @@ static __always_inline struct task_struct *task_by_caller_pid(struct task_struct
 	return NULL;
 }
 
-static __always_inline void foreign_target_event(struct task_struct *t, struct aces_config *cfg,
-						 struct task_struct *target, __u64 ts, __u16 rule,
-						 __u32 syscall_nr)
-{
-	struct aces_event ev = { .obj_ino = BPF_CORE_READ(target, tgid), .obj_flags = syscall_nr };
-
-	BPF_CORE_READ_STR_INTO(&ev.name, target, comm);
-	container_event(&ev, t, cfg, ts, rule, HOOK_CAN_SIGNAL);
-}
-
 static __always_inline void judge_vm_access(struct trace_event_raw_sys_enter *ctx, __u16 rule)
 {
 	__u64 ts = bpf_ktime_get_ns();
@@ -109,7 +96,7 @@ static __always_inline void judge_vm_access(struct trace_event_raw_sys_enter *ct
 	if (!target)
 		return;
 	if (!task_same_container(target, t, task_container_key(t, cfg), cfg))
-		foreign_target_event(t, cfg, target, ts, rule, ctx->id);
+		target_task_event(t, cfg, target, ctx->id, ts, rule, HOOK_CAN_SIGNAL);
 	bpf_task_release(target);
 }
 
@@ -137,6 +124,6 @@ int ptrace_getfd(struct trace_event_raw_sys_enter *ctx)
 	struct task_struct *target = f ? pidfd_foreign_task(f, t, cfg) : NULL;
 
 	if (target)
-		foreign_target_event(t, cfg, target, ts, RULE_PTRACE_FOREIGN, ctx->id);
+		target_task_event(t, cfg, target, ctx->id, ts, RULE_PTRACE_FOREIGN, HOOK_CAN_SIGNAL);
 	return 0;
 }

@@ -30,6 +30,19 @@ static __always_inline int container_event(struct aces_event *ev, struct task_st
 	return container_event_x(ev, t, cfg, ts, rule, hook, true);
 }
 
+/* An event about another task: the target of a signal, a ptrace attach, process_vm_*, pidfd_getfd.
+ * The object is the target process (obj_ino: its tgid, name: its comm); target: any task pointer
+ * (fields read with probe reads). Returns the VERDICT_* of decide(). */
+static __always_inline int target_task_event(struct task_struct *t, struct aces_config *cfg,
+					     struct task_struct *target, __u32 obj_flags, __u64 ts,
+					     __u16 rule, __u32 hook)
+{
+	struct aces_event ev = { .obj_ino = BPF_CORE_READ(target, tgid), .obj_flags = obj_flags };
+
+	BPF_CORE_READ_STR_INTO(&ev.name, target, comm);
+	return container_event(&ev, t, cfg, ts, rule, hook);
+}
+
 /* The current task if it is a container task, else NULL (cfg filled either way). */
 static __always_inline struct task_struct *current_container_task(struct aces_config **cfg)
 {
