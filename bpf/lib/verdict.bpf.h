@@ -212,7 +212,11 @@ static __always_inline int decide_known(struct aces_event *ev, struct aces_confi
 		if (level < LEVEL_BREACH) {
 			level += 1;
 			ev->flags |= EVF_ESCALATED;
-			__u8 raised = cfg->level_action[level & 3];
+			/* The compiler knows level <= 3 here and would drop the mask; a verifier
+			 * that lost that bound in a stack spill (6.1) then refuses the index. */
+			__u32 idx = level;
+			barrier_var(idx);
+			__u8 raised = cfg->level_action[idx & 3];
 			if (raised > action)
 				action = raised;
 		}
