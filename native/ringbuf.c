@@ -3,12 +3,12 @@
  * Ring buffers on the Node event loop.
  *
  * ring_buffer__epoll_fd() is an epoll instance that becomes readable when the kernel wakes
- * the ring; a uv_poll_t watches it, and each wake-up drains the ring into one Buffer handed to
- * JavaScript in a single call. The Buffer holds the records framed one after another (each a
- * u32 length, four zero bytes, the record, zero padding to 8 bytes): one allocation per drain
- * instead of one per record, which under an event storm kept tens of MiB of small blocks in
- * the malloc heap until the garbage collector got to their Buffers. Records reserved with
- * BPF_RB_NO_WAKEUP never make the fd readable: ringbufConsume() drains them on demand.
+ * the ring; a uv_poll_t watches it, and each wake-up drains up to one batch of the ring into the
+ * ring's batch buffer, handed to JavaScript in a single call. The buffer holds the records framed
+ * one after another (each a u32 length, four zero bytes, the record, zero padding to 8 bytes):
+ * one Buffer for the ring's life instead of one per drain or per record, which under an event
+ * storm kept tens of MiB in the daemon until the garbage collector got to them. Records reserved
+ * with BPF_RB_NO_WAKEUP never make the fd readable: ringbufConsume() drains them on demand.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,13 +17,19 @@
 #include "util.h"
 
 /*
- * Upper bound of one batch delivered from the event loop, so a producer that outpaces us
- * cannot starve other loop work. The epoll fd is level-triggered: what is left over makes
- * the next loop iteration call us again.
+ * Upper bound of one batch, so a producer that outpaces us cannot starve other loop work. The
+ * epoll fd is level-triggered: what is left over makes the next loop iteration call us again;
+ * ringbufConsume() hands a large backlog over in several batches.
  */
 #define ACES_RB_BATCH_MAX 8192
-/* The same bound in bytes (the scratch area stays this small for event-loop drains). */
-#define ACES_RB_BATCH_BYTES (1u << 20)
+/* The same bound in bytes: a batch stops at the first record that reaches it. */
+#define ACES_RB_BATCH_BYTES (64u * 1024)
+/* Room after the bound for that last record (ours are under 1 KiB; libbpf has consumed a
+ * record before it shows it to us, so one that does not fit cannot be left in the ring). */
+#define ACES_RB_RECORD_MAX (64u * 1024)
+/* ringbufConsume() hands over at most this many batches (16 MiB, four times the ring): a
+ * producer that refills the ring as fast as it is read cannot keep the caller in the loop. */
+#define ACES_RB_CONSUME_BATCHES 256
 /* Per-record framing: length, reserved word; records are padded to this alignment. */
 #define ACES_RB_FRAME 8
 /* Returned by the sample callback to stop libbpf at the batch bound; not an error. */
@@ -35,56 +41,106 @@ static int on_sample(void *ctx, void *data, size_t size)
 	size_t need = ACES_RB_FRAME + ((size + ACES_RB_FRAME - 1) & ~(size_t)(ACES_RB_FRAME - 1));
 	uint32_t len = (uint32_t)size;
 
-	if (r->scratch_len + need > r->scratch_cap) {
-		size_t cap = r->scratch_cap ? r->scratch_cap : 64 * 1024;
-		char *p;
-
-		while (cap < r->scratch_len + need)
-			cap *= 2;
-		p = realloc(r->scratch, cap);
-		if (!p) {
-			r->batch_failed = true;
-			return -ENOMEM;
-		}
-		r->scratch = p;
-		r->scratch_cap = cap;
+	if (r->batch_bytes + need > r->buf_cap) {
+		r->oversize = size;
+		return -E2BIG;
 	}
-	memset(r->scratch + r->scratch_len, 0, need);
-	memcpy(r->scratch + r->scratch_len, &len, sizeof(len));
-	memcpy(r->scratch + r->scratch_len + ACES_RB_FRAME, data, size);
-	r->scratch_len += need;
+	memset(r->buf + r->batch_bytes, 0, need);
+	memcpy(r->buf + r->batch_bytes, &len, sizeof(len));
+	memcpy(r->buf + r->batch_bytes + ACES_RB_FRAME, data, size);
+	r->batch_bytes += need;
 	r->batch_len++;
-	if (r->batch_cap && (r->batch_len >= r->batch_cap || r->scratch_len >= ACES_RB_BATCH_BYTES))
+	if (r->batch_len >= ACES_RB_BATCH_MAX || r->batch_bytes >= ACES_RB_BATCH_BYTES) {
+		r->batch_full = true;
 		return ACES_RB_STOP;
+	}
 	return 0;
 }
 
-/* Drains the ring into r->batch; returns the record count or a negative errno. */
-static int collect(struct aces_ringbuf *r, uint32_t cap)
+/* Drains up to one batch of the ring into r->buf; returns the record count, or -1 with a
+ * JavaScript exception pending. */
+static int collect(struct aces_ringbuf *r)
 {
+	char ebuf[128];
 	int err;
 
-	r->scratch_len = 0;
+	r->batch_bytes = 0;
 	r->batch_len = 0;
-	r->batch_cap = cap;
-	r->batch_failed = false;
+	r->batch_full = false;
+	r->oversize = 0;
 	err = ring_buffer__consume(r->rb);
-	if (!r->batch_failed && r->batch_len > 0 &&
-	    napi_create_buffer_copy(r->env, r->scratch_len, r->scratch, NULL, &r->batch) != napi_ok)
-		r->batch_failed = true;
-	/* An event-loop drain stops past ACES_RB_BATCH_BYTES (one record over at most); a
-	 * synchronous drain (no bound) may have grown the scratch area to the ring's size: do not
-	 * keep that much for the event-loop drains. */
-	if (r->scratch_cap > 2 * ACES_RB_BATCH_BYTES) {
-		free(r->scratch);
-		r->scratch = NULL;
-		r->scratch_cap = 0;
+	if (r->oversize) {
+		aces_throw(r->env, ACES_E_KERNEL_RINGBUF, E2BIG, "ring_buffer__consume", NULL,
+			   "ring buffer %u: a record of %zu bytes does not fit the %zu-byte batch "
+			   "buffer (it was consumed and is lost)",
+			   r->hdr.id, r->oversize, r->buf_cap);
+		return -1;
 	}
-	if (r->batch_failed)
-		return -ENOMEM;
-	if (err < 0 && err != ACES_RB_STOP)
-		return err;
+	if (err < 0 && err != ACES_RB_STOP) {
+		libbpf_strerror(err, ebuf, sizeof(ebuf));
+		aces_throw(r->env, ACES_E_KERNEL_RINGBUF, err, "ring_buffer__consume", NULL,
+			   "ring buffer %u: ring_buffer__consume: %s", r->hdr.id, ebuf);
+		return -1;
+	}
 	return (int)r->batch_len;
+}
+
+/*
+ * Collects batches and hands each to the callback as (buffer, length): the ring's one batch
+ * buffer, valid only during the call. One batch per event-loop wake-up (fairness: the epoll fd
+ * says again what is left); a synchronous drain goes on while a batch stopped at its bound; both
+ * go on when the callback asked for a drain (a nested ringbufConsume() only sets
+ * drain_requested: it must not overwrite the batch being read). Returns the records handed
+ * over, or -1 with a JavaScript exception pending (a synchronous drain; the event-loop drain
+ * raises it as uncaught).
+ */
+static int deliver(struct aces_state *st, struct aces_ringbuf *r, bool sync)
+{
+	napi_env env = r->env;
+	uint32_t id = r->hdr.id;
+	napi_value cb, recv, argv[2], result;
+	napi_status status;
+	int n, i, total = 0;
+
+	r->delivering = true;
+	for (i = 0; i < ACES_RB_CONSUME_BATCHES; i++) {
+		r->drain_requested = false;
+		n = collect(r);
+		if (n < 0) {
+			total = -1;
+			break;
+		}
+		if (n == 0)
+			break;
+		total += n;
+		if (napi_get_reference_value(env, r->cb, &cb) != napi_ok || !cb ||
+		    napi_get_reference_value(env, r->buf_ref, &argv[0]) != napi_ok || !argv[0] ||
+		    napi_create_uint32(env, (uint32_t)r->batch_bytes, &argv[1]) != napi_ok) {
+			aces_throw(env, ACES_E_KERNEL_RINGBUF, EINVAL, "ringbuf", NULL,
+				   "ring buffer %u: the callback or the batch buffer is gone", id);
+			total = -1;
+			break;
+		}
+		if (sync) {
+			napi_get_undefined(env, &recv);
+			status = napi_call_function(env, recv, cb, 2, argv, &result);
+		} else {
+			napi_get_global(env, &recv);
+			/* make_callback runs the microtask queue afterwards, as for any I/O callback. */
+			status = napi_make_callback(env, r->actx, recv, cb, 2, argv, &result);
+		}
+		if (status != napi_ok) {
+			total = -1;
+			break;
+		}
+		/* The callback may have closed its own ring (r is freed only in on_closed). */
+		if (!aces_table_find(&st->rbs, id) || r->closed)
+			break;
+		if (!r->drain_requested && !(sync && r->batch_full))
+			break;
+	}
+	r->delivering = false;
+	return total;
 }
 
 static void raise_uncaught(napi_env env)
@@ -102,9 +158,6 @@ static void on_poll(uv_poll_t *h, int status, int events)
 	struct aces_ringbuf *r = h->data;
 	napi_env env = r->env;
 	napi_handle_scope scope;
-	napi_value cb, global, result;
-	char ebuf[128];
-	int n;
 
 	if (r->closed || napi_open_handle_scope(env, &scope) != napi_ok)
 		return;
@@ -116,21 +169,8 @@ static void on_poll(uv_poll_t *h, int status, int events)
 		raise_uncaught(env);
 		goto out;
 	}
-	n = collect(r, ACES_RB_BATCH_MAX);
-	if (n < 0) {
-		libbpf_strerror(n, ebuf, sizeof(ebuf));
-		aces_throw(env, ACES_E_KERNEL_RINGBUF, n, "ring_buffer__consume", NULL,
-			   "ring buffer %u: ring_buffer__consume: %s", r->hdr.id, ebuf);
-		raise_uncaught(env);
-		goto out;
-	}
-	if (n == 0)
-		goto out;
-	if (napi_get_reference_value(env, r->cb, &cb) != napi_ok || !cb ||
-	    napi_get_global(env, &global) != napi_ok)
-		goto out;
-	/* make_callback runs the microtask queue afterwards, as for any I/O callback. */
-	napi_make_callback(env, r->actx, global, cb, 1, &r->batch, &result);
+	if (!r->delivering)
+		deliver(aces_state(env), r, false);
 	raise_uncaught(env);
 out:
 	napi_close_handle_scope(env, scope);
@@ -146,7 +186,8 @@ static void on_closed(uv_handle_t *h)
 		napi_delete_reference(r->env, r->cb);
 	if (r->actx)
 		napi_async_destroy(r->env, r->actx);
-	free(r->scratch);
+	if (r->buf_ref)
+		napi_delete_reference(r->env, r->buf_ref);
 	free(r);
 	if (--t->closing > 0)
 		return;
@@ -203,7 +244,7 @@ napi_value aces_ringbuf_open(napi_env env, napi_callback_info info)
 	struct uv_loop_s *loop;
 	struct bpf_map *map;
 	struct aces_obj *o;
-	napi_value argv[3], name, ret = NULL;
+	napi_value argv[3], name, buf, ret = NULL;
 	char ebuf[128];
 	int err;
 
@@ -278,11 +319,14 @@ napi_value aces_ringbuf_open(napi_env env, napi_callback_info info)
 		return NULL;
 	}
 	napi_create_string_utf8(env, "aces:ringbuf", NAPI_AUTO_LENGTH, &name);
-	if (napi_create_reference(env, argv[2], 1, &r->cb) != napi_ok ||
+	r->buf_cap = ACES_RB_BATCH_BYTES + ACES_RB_FRAME + ACES_RB_RECORD_MAX;
+	if (napi_create_buffer(env, r->buf_cap, (void **)&r->buf, &buf) != napi_ok ||
+	    napi_create_reference(env, buf, 1, &r->buf_ref) != napi_ok ||
+	    napi_create_reference(env, argv[2], 1, &r->cb) != napi_ok ||
 	    napi_async_init(env, NULL, name, &r->actx) != napi_ok) {
 		rb_close(st, r);
 		aces_throw(env, ACES_E_KERNEL_RINGBUF, ENOMEM, "napi_async_init", NULL,
-			   "ringbufOpen: cannot register the callback");
+			   "ringbufOpen: cannot allocate the batch buffer or register the callback");
 		free(log);
 		return NULL;
 	}
@@ -307,10 +351,9 @@ napi_value aces_ringbuf_consume(napi_env env, napi_callback_info info)
 {
 	struct aces_state *st = aces_state(env);
 	struct aces_ringbuf *r;
-	napi_value argv[1], cb, undef, result, ret;
-	char ebuf[128];
+	napi_value argv[1], ret;
 	uint32_t id;
-	int n;
+	int n = 0;
 
 	if (!aces_args(env, info, "ringbufConsume", 1, 1, argv, NULL) ||
 	    !aces_get_id(env, argv[0], "ringbufConsume", "ring buffer id", &id))
@@ -320,20 +363,10 @@ napi_value aces_ringbuf_consume(napi_env env, napi_callback_info info)
 		aces_throw_handle(env, "ringbufConsume", "ring buffer id", id);
 		return NULL;
 	}
-	n = collect(r, 0);
-	if (n < 0) {
-		libbpf_strerror(n, ebuf, sizeof(ebuf));
-		aces_throw(env, ACES_E_KERNEL_RINGBUF, n, "ring_buffer__consume", NULL,
-			   "ring_buffer__consume(%u): %s", id, ebuf);
-		return NULL;
-	}
-	if (n > 0) {
-		napi_get_reference_value(env, r->cb, &cb);
-		napi_get_undefined(env, &undef);
-		/* Called from JS: an exception in the callback propagates to our caller. */
-		if (napi_call_function(env, undef, cb, 1, &r->batch, &result) != napi_ok)
-			return NULL;
-	}
+	if (r->delivering)
+		r->drain_requested = true; /* from inside the callback: the running drain goes on */
+	else if ((n = deliver(st, r, true)) < 0)
+		return NULL; /* an exception in the callback propagates to our caller */
 	napi_create_int32(env, n, &ret);
 	return ret;
 }

@@ -82,16 +82,22 @@ struct aces_ringbuf {
 	uv_poll_t poll;
 	napi_ref cb;
 	napi_async_context actx;
-	/* The batch being collected by the sample callback: records framed one after another in
-	 * a scratch area reused from drain to drain (src/kernel/ringbuf-batch.ts reads the
-	 * framing), handed to JavaScript as one Buffer copy. */
-	char *scratch;
-	size_t scratch_len;
-	size_t scratch_cap;
-	napi_value batch;
+	/* The batch being collected by the sample callback: records framed one after another
+	 * (src/kernel/ringbuf-batch.ts reads the framing) in one Buffer that lives as long as the
+	 * ring and is handed to JavaScript for every drain. A new Buffer per drain was promoted by
+	 * V8 before it died under an event storm and held tens of MiB until a full collection. */
+	napi_ref buf_ref;
+	char *buf;
+	size_t buf_cap;
+	size_t batch_bytes;
 	uint32_t batch_len;
-	uint32_t batch_cap;
-	bool batch_failed;
+	/* The sample callback stopped at the batch bound: the ring may hold more. */
+	bool batch_full;
+	/* Size of a record that did not fit the batch buffer (0: none). */
+	size_t oversize;
+	/* A drain is handing a batch to JavaScript; drain_requested: the callback asked for more. */
+	bool delivering;
+	bool drain_requested;
 	bool closed;
 	struct aces_rb_tracker *tracker;
 };

@@ -265,7 +265,9 @@ export class AcesObject {
 
   openEvents(cb: (records: Buffer[]) => void): void {
     if (this.ringbufId !== undefined) throw new Error('events already open');
-    this.ringbufId = native.ringbufOpen(this.h, 'events', (batch) => cb(splitRecords(batch)));
+    // The records are views into the ring's reused batch buffer: the pipeline decodes (copies)
+    // each one before the callback returns.
+    this.ringbufId = native.ringbufOpen(this.h, 'events', (batch, length) => cb(splitRecords(batch.subarray(0, length))));
   }
 
   /** Drain records written without a wakeup. */

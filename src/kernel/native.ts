@@ -34,9 +34,13 @@ export interface MapInfo {
   perCpu: boolean;
 }
 
-/** Receives every record of one ring-buffer drain (copies, in ring order). */
-/** One drain of a ring buffer: framed records, split by {@link splitRecords} (ringbuf-batch.ts). */
-export type RingbufCallback = (batch: Buffer) => void;
+/**
+ * One drain of a ring buffer: `batch[0, length)` holds framed records in ring order, split by
+ * {@link splitRecords} (ringbuf-batch.ts). `batch` is the ring's one batch buffer, reused by the
+ * next drain: it is valid only during the call, so copy what you keep. A `ringbufConsume()` of the
+ * same ring from inside the callback only asks the running drain to go on after the call.
+ */
+export type RingbufCallback = (batch: Buffer, length: number) => void;
 
 /** Flags of {@link NativeAddon.mapUpdate}, as in linux/bpf.h. */
 export const BPF_ANY = 0;
@@ -83,7 +87,8 @@ export interface NativeAddon {
   ringbufOpen(h: ObjectHandle, map: string, cb: RingbufCallback): RingbufId;
   /**
    * Drains what is in the ring now (records written with BPF_RB_NO_WAKEUP do not wake the
-   * poll) through the same callback, synchronously; returns the record count.
+   * poll) through the same callback, synchronously, in batches; returns the record count. Called
+   * from inside that callback it returns 0 and the running drain goes on after the call.
    */
   ringbufConsume(id: RingbufId): number;
   /** A second call with the same id does nothing. */

@@ -1,14 +1,14 @@
-// The framing of a ring-buffer drain as the native addon hands it over (native/ringbuf.c): one
-// Buffer per drain, records one after another, each a u32 little-endian length, four reserved
-// zero bytes, the record, and zero padding to a multiple of 8 bytes. One allocation per drain
-// instead of one per record keeps the daemon's malloc heap small under an event storm.
+// The framing of a ring-buffer drain as the native addon hands it over (native/ringbuf.c): the
+// records one after another in the ring's one batch buffer, each a u32 little-endian length, four
+// reserved zero bytes, the record, and zero padding to a multiple of 8 bytes. No allocation per
+// drain or per record keeps the daemon's memory flat under an event storm.
 import { KernelError } from './kernel-error.js';
 
 const FRAME = 8;
 
 /**
- * The records of one drain, as views into the batch (no copy). A view keeps the whole batch
- * alive: decoders copy what they keep.
+ * The records of one drain, as views into the batch (no copy). The batch buffer is reused by the
+ * next drain: decoders copy what they keep, before the ring-buffer callback returns.
  */
 export function splitRecords(batch: Buffer): Buffer[] {
   const out: Buffer[] = [];

@@ -80,8 +80,9 @@ class Records {
   readonly batches: Buffer[][] = [];
   private waiter: (() => void) | undefined;
 
-  readonly cb = (batch: Buffer): void => {
-    this.batches.push(splitRecords(batch));
+  // The batch buffer is reused by the next drain: keep a copy.
+  readonly cb = (batch: Buffer, length: number): void => {
+    this.batches.push(splitRecords(Buffer.from(batch.subarray(0, length))));
     this.waiter?.();
   };
 
@@ -153,17 +154,22 @@ test('native addon over libbpf', { skip: skipReason(), timeout: 180_000 }, async
     '-g', '-O2', '-target', 'bpf', '-D__TARGET_ARCH_x86', '-Wall', '-Werror', ...includes,
     '-c', join(root, 'test', 'fixtures', 'bpf', 'native-fixture.bpf.c'), '-o', obj,
   ]);
-  // getppid() on demand: the helper blocks on stdin so the test can filter on its pid first.
+  // getppid() on demand (argv[1] times, default once): the helper blocks on stdin so the test
+  // can filter on its pid first.
   const helper = join(work, 'getppid');
   writeFileSync(
     `${helper}.c`,
-    '#include <unistd.h>\n#include <sys/syscall.h>\n' +
-      'int main(void) { char c; if (read(0, &c, 1) != 1) return 2; syscall(SYS_getppid); return 0; }\n',
+    '#include <stdlib.h>\n#include <unistd.h>\n#include <sys/syscall.h>\n' +
+      'int main(int argc, char **argv) { char c; long n = argc > 1 ? atol(argv[1]) : 1;\n' +
+      '  if (read(0, &c, 1) != 1) return 2; while (n-- > 0) syscall(SYS_getppid); return 0; }\n',
   );
   run('clang', ['-O2', '-o', helper, `${helper}.c`]);
 
-  const callGetppid = async (h: number): Promise<number> => {
-    const child = spawn(helper, [], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const callGetppid = async (h: number, times = 1, cpu?: number): Promise<number> => {
+    // taskset execs the helper: the pid stays the same.
+    const child = cpu === undefined
+      ? spawn(helper, [String(times)], { stdio: ['pipe', 'ignore', 'inherit'] })
+      : spawn('taskset', ['-c', String(cpu), helper, String(times)], { stdio: ['pipe', 'ignore', 'inherit'] });
     const pid = must(child.pid, 'helper pid');
     n.mapUpdate(h, 'fx_filter', u32(0), u32(pid));
     child.stdin.end('x');
@@ -317,6 +323,51 @@ test('native addon over libbpf', { skip: skipReason(), timeout: 180_000 }, async
     n.ringbufClose(rb);
     n.ringbufClose(rb);
     throwsKernel(() => n.ringbufConsume(rb), 'ACES_E_KERNEL_HANDLE');
+  });
+
+  await t.test('a backlog of several batches: every record in ring order, one reused batch buffer, a nested consume defers to the running drain', async () => {
+    const RECORDS = 9000; // 24 framed bytes each: about 210 KiB, four 64 KiB batches
+    const seen: { tgid: number; hits: bigint }[] = [];
+    const buffers = new Set<Buffer>();
+    const lengths: number[] = [];
+    let nested: number | undefined;
+    let copyOfFirst: Buffer | undefined;
+    let firstAfterNested: Buffer | undefined;
+    const rb = n.ringbufOpen(h, 'fx_events', (batch, length) => {
+      buffers.add(batch);
+      lengths.push(length);
+      const records = splitRecords(batch.subarray(0, length));
+      if (nested === undefined) {
+        // Asked from inside the callback (the daemon drains after a breach event): it must
+        // not refill the batch this call is reading.
+        copyOfFirst = Buffer.from(batch.subarray(0, length));
+        nested = n.ringbufConsume(rb);
+        firstAfterNested = Buffer.from(batch.subarray(0, length));
+      }
+      for (const r of records) seen.push({ tgid: r.readUInt32LE(0), hits: r.readBigUInt64LE(8) });
+    });
+    rings.push(rb);
+    const link = n.attach(h, 'fx_getppid');
+    links.push(link);
+    await new Promise((r) => setTimeout(r, 50));
+    n.mapUpdate(h, 'fx_filter', u32(1), u32(1)); // no wakeup: only ringbufConsume() sees them
+    const pid = await callGetppid(h, RECORDS, 0); // one CPU: its counter numbers the records
+    n.mapUpdate(h, 'fx_filter', u32(1), u32(0));
+    n.detach(link);
+    assert.equal(seen.length, 0, 'no-wakeup records must wait for ringbufConsume');
+
+    assert.equal(n.ringbufConsume(rb), RECORDS);
+    assert.equal(nested, 0, 'a consume from inside the callback hands nothing over itself');
+    assert.deepEqual(firstAfterNested, copyOfFirst, 'the nested consume left the batch being read alone');
+    assert.equal(seen.length, RECORDS);
+    assert.ok(seen.every((r) => r.tgid === pid));
+    const first = seen[0]!.hits;
+    assert.ok(seen.every((r, i) => r.hits === first + BigInt(i)), 'records arrive in ring order, none twice or lost');
+    assert.ok(lengths.length >= 3, `${lengths.length} batches for ${RECORDS} records`);
+    assert.ok(lengths.every((l) => l > 0 && l <= 64 * 1024 + 24), `batch lengths ${lengths.join(',')}`);
+    assert.equal(buffers.size, 1, 'every drain reuses the ring\'s one batch buffer');
+    assert.equal(n.ringbufConsume(rb), 0);
+    n.ringbufClose(rb);
   });
 
   await t.test('an exception in the ring-buffer callback reaches the caller of ringbufConsume', async () => {

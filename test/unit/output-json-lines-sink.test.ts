@@ -95,3 +95,22 @@ test('a file gets each loop turn\'s lines by the next turn, and a large batch at
   sink.write({ late: true });
   assert.equal(sink.dropped, 1, 'a line after close is counted, not lost silently');
 });
+
+test('lines keep their order and bytes across batch bounds: multi-byte text and a line larger than a batch', async (t) => {
+  const path = tempFile(t);
+  const sink = new JsonLinesSink(path);
+  const wide = 'é€😀'.repeat(3000); // 2-, 3- and 4-byte UTF-8 characters: a line of ~27 KiB
+  const huge = 'z'.repeat(300 * 1024); // over the 256 KiB batch: written on its own, after the lines before it
+  const want: unknown[] = [];
+  for (let i = 0; i < 30; i++) {
+    const obj = i === 17 ? { i, huge } : { i, wide };
+    want.push(obj);
+    sink.write(obj);
+  }
+  await sink.close();
+  const lines = readFileSync(path, 'utf8').split('\n');
+  assert.equal(lines.pop(), '');
+  assert.deepEqual(lines.map((l) => JSON.parse(l)), want);
+  assert.equal(sink.written, 30);
+  assert.equal(sink.dropped, 0);
+});
