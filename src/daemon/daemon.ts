@@ -159,8 +159,7 @@ export class Daemon {
         if (ident.hostPid && !hostPidKeys.has(ident.key)) {
           hostPidKeys.add(ident.key);
           obj.registerHostPidContainer(ident.key);
-          const cfg = obj.readConfig();
-          obj.writeConfig({ ...cfg, host_ctrs: hostPidKeys.size });
+          obj.updateConfig({ host_ctrs: hostPidKeys.size });
         }
       };
       const responder = new Responder({
@@ -169,11 +168,8 @@ export class Daemon {
         isAttached: (n) => obj.isAttached(n),
         quarantinedContainers: () => obj.quarantinedContainers(),
         liftQuarantine: (k) => obj.liftQuarantine(k),
-        setQuarantineFlag: (on) => {
-          obj.writeConfig({ ...obj.readConfig(), quarantine_on: on ? 1 : 0 });
-          // The kernel may have quarantined another container meanwhile: never leave the gate shut on it.
-          if (!on && obj.quarantinedContainers().length) obj.writeConfig({ ...obj.readConfig(), quarantine_on: 1 });
-        },
+        // updateConfig never leaves the gate shut on a container the kernel quarantined meanwhile.
+        setQuarantineFlag: (on) => obj.updateConfig({ quarantine_on: on ? 1 : 0 }),
       }, {
         cgroupDirOf: (key) => {
           const ident = resolver.resolve(key);

@@ -132,6 +132,23 @@ export class AcesObject {
     native.mapUpdate(this.h, 'aces_cfg', Buffer.alloc(4), aces_config.encode(cfg));
   }
 
+  /**
+   * Read-modify-write of "aces_cfg". The kernel sets quarantine_on itself (quarantine_container,
+   * right after it puts a container in "quarantine"); had it done so between our read and our
+   * write, the write would shut the gate again and the quarantined container's tasks would live
+   * on. So a write that leaves the gate shut looks at "quarantine" afterwards and opens the gate
+   * again if a container is in it (a container put there later sets the flag itself).
+   */
+  updateConfig(patch: Partial<RawConfig>): RawConfig {
+    let cfg = { ...this.readConfig(), ...patch } as RawConfig;
+    this.writeConfig(cfg);
+    if (!cfg.quarantine_on && this.quarantinedContainers().length > 0) {
+      cfg = { ...cfg, quarantine_on: 1 };
+      this.writeConfig(cfg);
+    }
+    return cfg;
+  }
+
   readConfig(): RawConfig {
     const v = native.mapLookup(this.h, 'aces_cfg', Buffer.alloc(4));
     if (!v) throw new Error('aces_cfg has no element 0');
