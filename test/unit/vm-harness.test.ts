@@ -100,6 +100,8 @@ test('QEMU: software emulation, the host root read-only, results writable, the t
   }).join(' ');
   assert.match(a, /-accel tcg/);
   assert.doesNotMatch(a, /kvm/);
+  // One vCPU: with two, TCG let a vCPU run kernel text the other was patching (guest oops on int3).
+  assert.match(a, /-smp 1 /);
   assert.match(a, /local,path=\/,mount_tag=hostroot,security_model=none,readonly=on/);
   assert.match(a, /local,path=\/r,mount_tag=results,security_model=none(?!,readonly)/);
   assert.match(a, /-drive file=\/d\.img,if=virtio,format=raw/);

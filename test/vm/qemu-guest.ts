@@ -38,9 +38,18 @@ export function makeDiskImage(path: string, sizeMb = 32): void {
   if (r.status !== 0) throw new Error(`mkfs.ext4 ${path}: ${r.stderr}`);
 }
 
+/*
+ * One virtual CPU by default. With two, multi-threaded TCG now and then let one vCPU run a stale
+ * translation of kernel text that the other was patching (text_poke_bp: jump labels flipped when
+ * a tracepoint or a perf event is enabled): the guest oopsed on "int3" in early boot, and once in
+ * the middle of the run (__schedule, CPU 1 idle, while lsm-hooks.test.js opened perf events). A
+ * single vCPU sees its own code writes at once.
+ */
+export const DEFAULT_GUEST_CPUS = 1;
+
 export function qemuArgs(o: GuestOptions): string[] {
   const args = [
-    '-accel', 'tcg', '-cpu', 'max', '-smp', String(o.cpus ?? 2), '-m', String(o.memoryMb ?? 3072),
+    '-accel', 'tcg', '-cpu', 'max', '-smp', String(o.cpus ?? DEFAULT_GUEST_CPUS), '-m', String(o.memoryMb ?? 3072),
     '-nographic', '-no-reboot', '-nic', 'none',
     '-kernel', o.vmlinuz, '-initrd', o.initrd,
     '-append', `console=ttyS0 ${o.append}`,
