@@ -32,7 +32,15 @@ function fail(msg: string, code = 2): never {
   process.exit(code);
 }
 
+/** `aces <command> --help` (or -h) anywhere among its arguments: the usage, exit 0. */
+function wantsHelp(argv: string[]): boolean {
+  if (!argv.some((a) => a === '--help' || a === '-h')) return false;
+  process.stdout.write(USAGE);
+  return true;
+}
+
 async function cmdRun(argv: string[]): Promise<void> {
+  if (wantsHelp(argv)) return;
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -50,6 +58,11 @@ async function cmdRun(argv: string[]): Promise<void> {
   }
   if (values.format !== undefined && values.format !== 'json' && values.format !== 'console') {
     throw new UsageError(`expected json or console for --format, got ${values.format}`);
+  }
+  if (values.format === 'console' && values.events !== undefined && values.events !== '-') {
+    // Console lines are for a terminal; a file of events is JSON lines. Say so instead of leaving
+    // an empty file behind.
+    throw new UsageError('--events FILE writes JSON lines: use it with --format json (console lines go to stdout)');
   }
   if (values.metrics !== undefined) checkMetricsAddress(values.metrics);
   const daemon = await Daemon.start({
@@ -70,7 +83,13 @@ async function cmdRun(argv: string[]): Promise<void> {
 }
 
 function cmdDoctor(argv: string[]): void {
+  if (wantsHelp(argv)) return;
   const { values } = parseArgs({ args: argv, strict: true, options: { json: { type: 'boolean' } } });
+  if (process.getuid && process.getuid() !== 0) {
+    // Every probe loads a BPF program or reads root-only files: as another user each would fail
+    // and the report would blame the kernel.
+    fail('aces doctor needs root (it loads test BPF programs and reads tracefs): run it with sudo', 1);
+  }
   const rep = doctorReport();
   if (values.json) {
     process.stdout.write(JSON.stringify(rep, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
@@ -81,6 +100,7 @@ function cmdDoctor(argv: string[]): void {
 }
 
 function cmdPolicy(argv: string[]): void {
+  if (wantsHelp(argv)) return;
   const [sub, ...rest] = argv;
   if (sub !== 'check') throw new UsageError(`expected "check" after "policy", got ${sub ?? 'nothing'}`);
   const { positionals } = parseArgs({ args: rest, strict: true, allowPositionals: true, options: {} });

@@ -75,7 +75,11 @@ export class Daemon {
     readonly plan: TierPlan,
     readonly layout: CgroupLayout,
   ) {
-    this.sink = new JsonLinesSink(opts.eventsPath);
+    try {
+      this.sink = new JsonLinesSink(opts.eventsPath);
+    } catch (err) {
+      throw new StartupError('ACES_E_START_EVENTS', err instanceof Error ? err.message : String(err));
+    }
   }
 
   private get log(): (msg: string) => void {
@@ -117,7 +121,24 @@ export class Daemon {
     const resolver = new IdentityResolver({ layout: this.layout });
     const hostPidKeys = new Set<bigint>();
 
-    const obj = AcesObject.load(this.plan.programs);
+    // The metrics address first: a port already taken fails start-up before anything is loaded.
+    if (this.opts.metrics) {
+      try {
+        this.metricsServer = await m.serve(this.opts.metrics);
+      } catch (err) {
+        await this.sink.close();
+        throw new StartupError('ACES_E_START_METRICS',
+          `cannot serve metrics on ${this.opts.metrics}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+
+    let obj: AcesObject;
+    try {
+      obj = AcesObject.load(this.plan.programs);
+    } catch (err) {
+      await this.closeMetrics();
+      throw err;
+    }
     this.obj = obj;
     try {
       const root = hostRootIdentity();
@@ -203,11 +224,11 @@ export class Daemon {
           else if (metric === 'stage_errors') m.inc('aces_pipeline_stage_errors_total', labels);
         },
       });
-      m.gauge('aces_kernel_drops_total', 'Kernel-side drops by reason (never silent)', () =>
+      m.counterFrom('aces_kernel_drops_total', 'Kernel-side drops by reason (never silent)', () =>
         splitKernelCounters(obj.drops()).drops);
-      m.gauge('aces_events_suppressed_total', 'Alert-only events the kernel rate limiter summarised into a later event', () =>
+      m.counterFrom('aces_events_suppressed_total', 'Alert-only events the kernel rate limiter summarised into a later event', () =>
         splitKernelCounters(obj.drops()).suppressed);
-      m.gauge('aces_output_dropped_total', 'Event lines dropped because the output fell behind', () => this.sink.dropped);
+      m.counterFrom('aces_output_dropped_total', 'Event lines dropped because the output fell behind', () => this.sink.dropped);
       m.gauge('aces_process_resident_bytes', 'Daemon resident set size', () => process.memoryUsage().rss);
       // Where the RSS goes: V8 heap (young and old generations), and memory outside it (Buffers).
       m.gauge('aces_process_memory_bytes', 'Daemon memory by kind (process.memoryUsage)', () => {
@@ -230,13 +251,19 @@ export class Daemon {
       }, MAINTAIN_MS));
       // Runtime sockets are recreated (new inodes) when a runtime restarts.
       this.timers.push(setInterval(() => this.refreshRuntimeObjects(obj), RUNTIME_RESCAN_MS));
-      if (this.opts.metrics) this.metricsServer = await m.serve(this.opts.metrics);
     } catch (err) {
       this.obj = undefined;
       obj.close();
+      await this.closeMetrics();
       throw err;
     }
     this.writeReady();
+  }
+
+  private async closeMetrics(): Promise<void> {
+    const server = this.metricsServer;
+    this.metricsServer = undefined;
+    if (server) await new Promise<void>((r) => server.close(() => r()));
   }
 
   private refreshRuntimeObjects(obj: AcesObject): void {
@@ -308,7 +335,7 @@ export class Daemon {
     this.pipeline?.flush();
     this.obj?.close();
     this.obj = undefined;
-    if (this.metricsServer) await new Promise<void>((r) => this.metricsServer!.close(() => r()));
+    await this.closeMetrics();
     if (this.opts.format !== 'console') this.sink.write({ schema: EVENT_SCHEMA, kind: 'stopped', time: new Date().toISOString() });
     await this.sink.close();
   }

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +47,28 @@ test('an unknown option is refused before anything is loaded', (t) => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /frobnicate/);
   assert.deepEqual(acesProgramsLoaded(), []);
+});
+
+test('an events file that cannot be opened, or a metrics port already taken: one line naming it, exit 1, nothing attached', async (t) => {
+  if (!skipUnlessRoot(t)) return;
+  const bad = spawnSync(process.execPath, [ACES_BIN, 'run', '--events', '/nonexistent-aces-dir/events.jsonl'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(bad.status, 1, bad.stderr);
+  assert.equal(bad.stderr, 'aces: cannot open events file /nonexistent-aces-dir/events.jsonl: ENOENT: no such file or directory, ' +
+    "open '/nonexistent-aces-dir/events.jsonl' (ACES_E_START_EVENTS)\n", 'one line, no stack trace');
+  assert.deepEqual(acesProgramsLoaded(), []);
+
+  const taken = createServer();
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+  try {
+    const port = (taken.address() as AddressInfo).port;
+    const r = spawnSync(process.execPath, [ACES_BIN, 'run', '--metrics', `127.0.0.1:${port}`], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`^aces: cannot serve metrics on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE.* \\(ACES_E_START_METRICS\\)\n$`));
+    assert.equal(r.stdout, '', 'no ready line');
+    assert.deepEqual(acesProgramsLoaded(), []);
+  } finally {
+    taken.close();
+  }
 });
 
 test('ready means attached; SIGTERM detaches everything and exits 0', async (t) => {

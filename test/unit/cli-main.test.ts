@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ACES_BIN, REPO_ROOT } from '../helpers/aces-daemon.js';
 
@@ -51,6 +51,32 @@ test('no command or help prints the usage and succeeds', () => {
     assert.match(r.stdout, /^usage:\n {2}aces run \[--mode enforce\|monitor\]/);
     assert.equal(r.stderr, '');
   }
+});
+
+test('--help or -h after a command prints the usage and succeeds, before anything else is checked', () => {
+  for (const args of [['run', '--help'], ['run', '--mode', 'bogus', '-h'], ['doctor', '--help'], ['policy', '--help'], ['policy', 'check', '-h']]) {
+    const r = aces(...args);
+    assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stdout, /^usage:\n {2}aces run \[--mode enforce\|monitor\]/);
+    assert.equal(r.stderr, '');
+  }
+});
+
+test('aces run: --events FILE with --format console is refused, and no file is made', () => {
+  const path = join(REPO_ROOT, 'dist', `cli-console-events-${process.pid}.jsonl`);
+  assertUsageError(aces('run', '--format', 'console', '--events', path),
+    '--events FILE writes JSON lines: use it with --format json (console lines go to stdout)');
+  assert.ok(!existsSync(path));
+});
+
+test('aces doctor as another user than root says it needs root instead of blaming the kernel', () => {
+  const r = spawnSync(process.execPath, [ACES_BIN, 'doctor'], {
+    cwd: REPO_ROOT, encoding: 'utf8', timeout: 20_000,
+    ...(process.getuid?.() === 0 ? { uid: NOBODY, gid: NOBODY } : {}),
+  });
+  assert.equal(r.status, 1, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, 'aces: aces doctor needs root (it loads test BPF programs and reads tracefs): run it with sudo\n');
 });
 
 test('an unknown command is a usage error', () => {
