@@ -33,7 +33,7 @@ function labelKey(labels: Labels): string {
 
 export class Metrics {
   private counters = new Map<string, { help: string; values: Map<string, number> }>();
-  private gauges = new Map<string, { help: string; label: string; read: () => number | Record<string, number> }>();
+  private gauges = new Map<string, { help: string; label: string; type: 'gauge' | 'counter'; read: () => number | Record<string, number> }>();
 
   counter(name: string, help: string): void {
     if (!this.counters.has(name)) this.counters.set(name, { help, values: new Map() });
@@ -46,10 +46,17 @@ export class Metrics {
     c.values.set(k, (c.values.get(k) ?? 0) + by);
   }
 
-  /** A gauge read at scrape time; a record maps a label value (label "reason") to a number. */
   /** A gauge read at each scrape; a record gives one series per key, under label `label`. */
   gauge(name: string, help: string, read: () => number | Record<string, number>, label = 'reason'): void {
-    this.gauges.set(name, { help, label, read });
+    this.gauges.set(name, { help, label, type: 'gauge', read });
+  }
+
+  /**
+   * A counter kept elsewhere (kernel maps, the output sink) and read at each scrape: exposed with
+   * TYPE counter, so rate() and increase() apply; `read` must only ever grow.
+   */
+  counterFrom(name: string, help: string, read: () => number | Record<string, number>, label = 'reason'): void {
+    this.gauges.set(name, { help, label, type: 'counter', read });
   }
 
   render(): string {
@@ -60,7 +67,7 @@ export class Metrics {
       for (const [k, v] of c.values) lines.push(`${name}${k ? `{${k}}` : ''} ${v}`);
     }
     for (const [name, g] of this.gauges) {
-      lines.push(`# HELP ${name} ${escapeHelp(g.help)}`, `# TYPE ${name} gauge`);
+      lines.push(`# HELP ${name} ${escapeHelp(g.help)}`, `# TYPE ${name} ${g.type}`);
       const v = g.read();
       if (typeof v === 'number') lines.push(`${name} ${v}`);
       else for (const [k, n] of Object.entries(v)) lines.push(`${name}{${labelKey({ [g.label]: k })}} ${n}`);

@@ -93,7 +93,13 @@ export function parsePolicyWithWarnings(text: string, source: string): ParsedPol
     return { line: p.line, column: p.col };
   };
   if (doc.errors.length > 0) {
-    const issues = doc.errors.map((e) => ({ ...at(e.pos[0]), path: '', message: `YAML syntax: ${e.message}` }));
+    const issues = doc.errors.map((e) => ({
+      ...at(e.pos[0]), path: '',
+      // The library's own text for this one tells a programmer which function to call.
+      message: e.code === 'MULTIPLE_DOCS'
+        ? 'YAML syntax: a policy is one YAML document, this "---" starts a second one'
+        : `YAML syntax: ${e.message}`,
+    }));
     throw policyError(ACES_E_POLICY_SYNTAX, source, issues);
   }
   const walker = new Walker(doc, text, at);

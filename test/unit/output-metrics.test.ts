@@ -51,7 +51,7 @@ test('counters and gauges render as valid exposition with HELP and TYPE', () => 
   m.inc('aces_events_total', { rule: 'release-agent-write', level: '3', action: 'quarantine' });
   m.inc('aces_events_total', { action: 'quarantine', level: '3', rule: 'release-agent-write' });
   m.gauge('aces_process_resident_bytes', 'Daemon resident set size', () => 1234);
-  m.gauge('aces_kernel_drops_total', 'Kernel-side drops by reason', () => ({ ringbuf: 2, offender: 0 }));
+  m.counterFrom('aces_kernel_drops_total', 'Kernel-side drops by reason', () => ({ ringbuf: 2, offender: 0 }));
   const text = m.render();
   const s = parseExposition(text);
   assert.equal(s.get('aces_ringbuf_records_total'), 5);
@@ -61,13 +61,15 @@ test('counters and gauges render as valid exposition with HELP and TYPE', () => 
   assert.equal(s.get('aces_kernel_drops_total{reason="ringbuf"}'), 2);
   assert.equal(s.get('aces_kernel_drops_total{reason="offender"}'), 0);
   assert.match(text, /^# TYPE aces_events_total counter$/m);
-  assert.match(text, /^# TYPE aces_kernel_drops_total gauge$/m);
+  // Read from the kernel at scrape time, but a count that only grows: a counter, as _total says.
+  assert.match(text, /^# TYPE aces_kernel_drops_total counter$/m);
+  assert.match(text, /^# TYPE aces_process_resident_bytes gauge$/m);
 });
 
 test('a gauge record may name its label (default: reason)', () => {
   const m = new Metrics();
   m.gauge('aces_process_memory_bytes', 'Daemon memory by kind', () => ({ heap_used: 7, external: 3 }), 'kind');
-  m.gauge('aces_events_suppressed_total', 'Summarised alerts', () => ({ rate_limit: 9 }));
+  m.counterFrom('aces_events_suppressed_total', 'Summarised alerts', () => ({ rate_limit: 9 }));
   const s = parseExposition(m.render());
   assert.equal(s.get('aces_process_memory_bytes{kind="heap_used"}'), 7);
   assert.equal(s.get('aces_process_memory_bytes{kind="external"}'), 3);

@@ -185,6 +185,11 @@ test('YAML syntax errors carry ACES_E_POLICY_SYNTAX and a position', () => {
   const tab = policyErrorOf(() => parsePolicy('apiVersion: aces/v1\nrules:\n\tblockdev-open: {}\n', 'tab.yaml'));
   assert.equal(tab.code, ACES_E_POLICY_SYNTAX);
   assert.equal(tab.issues[0]?.line, 3);
+  // Two documents: the message speaks to a policy author, not to a caller of the YAML library.
+  const two = policyErrorOf(() => parsePolicy('apiVersion: aces/v1\n---\nmode: enforce\n', 'two.yaml'));
+  assert.equal(two.code, ACES_E_POLICY_SYNTAX);
+  assert.deepEqual([two.issues[0]?.line, two.issues[0]?.column], [2, 1]);
+  assert.equal(two.issues[0]?.message, 'YAML syntax: a policy is one YAML document, this "---" starts a second one');
 });
 
 test('empty documents and non-mapping documents', () => {
