@@ -27,9 +27,10 @@
 /* Room after the bound for that last record (ours are under 1 KiB; libbpf has consumed a
  * record before it shows it to us, so one that does not fit cannot be left in the ring). */
 #define ACES_RB_RECORD_MAX (64u * 1024)
-/* ringbufConsume() hands over at most this many batches (16 MiB, four times the ring): a
- * producer that refills the ring as fast as it is read cannot keep the caller in the loop. */
-#define ACES_RB_CONSUME_BATCHES 256
+/* ringbufConsume() hands over at most this many batches (4 MiB, the daemon's ring): a producer
+ * that refills the ring as fast as JavaScript decodes it cannot keep the caller in the loop; what
+ * is left goes by the event loop's wake-ups, a batch at a time, and the next drain. */
+#define ACES_RB_CONSUME_BATCHES 64
 /* Per-record framing: length, reserved word; records are padded to this alignment. */
 #define ACES_RB_FRAME 8
 /* Returned by the sample callback to stop libbpf at the batch bound; not an error. */
