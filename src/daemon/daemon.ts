@@ -3,6 +3,8 @@
  * attach -> ready line -> event pipeline, and the shutdown in reverse. Each stage lives in its
  * own module; this file only wires them.
  */
+import { StartupError } from './startup-error.js';
+import { InstanceLock, INSTANCE_LOCK_PATH } from './instance-lock.js';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { release } from 'node:os';
@@ -38,14 +40,11 @@ export interface DaemonOptions {
   metrics?: string;
   /** Where start-up progress and problems go (stderr by default). */
   log?: (msg: string) => void;
+  /** The one-daemon-per-host pid file (tests point it elsewhere). */
+  lockPath?: string;
 }
 
-export class StartupError extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-    this.name = 'StartupError';
-  }
-}
+export { StartupError };
 
 const DRAIN_MS = 50;
 /**
@@ -74,6 +73,7 @@ export class Daemon {
     readonly features: KernelFeatures,
     readonly plan: TierPlan,
     readonly layout: CgroupLayout,
+    private readonly lock: InstanceLock,
   ) {
     try {
       this.sink = new JsonLinesSink(opts.eventsPath);
@@ -95,18 +95,25 @@ export class Daemon {
     const effective: Policy = opts.mode ? { ...policy, mode: opts.mode } : policy;
     // Checked before the kernel is probed: a broken policy fails fast and names its line.
     compilePolicy(effective);
-    const layout = detectCgroupLayout();
-    const features = probeKernelFeatures();
-    const plan = planTiers(RULES.map((r) => ({ name: r.name, tiers: r.tiers })), features);
-    if (plan.fatal.length) {
-      throw new StartupError('ACES_E_START_KERNEL', `this kernel cannot run ACES:\n  - ${plan.fatal.join('\n  - ')}\n` +
-        'run `aces doctor` for the full report');
+    // Before the kernel is probed: a second daemon is refused at once.
+    const lock = InstanceLock.acquire(opts.lockPath ?? INSTANCE_LOCK_PATH);
+    try {
+      const layout = detectCgroupLayout();
+      const features = probeKernelFeatures();
+      const plan = planTiers(RULES.map((r) => ({ name: r.name, tiers: r.tiers })), features);
+      if (plan.fatal.length) {
+        throw new StartupError('ACES_E_START_KERNEL', `this kernel cannot run ACES:\n  - ${plan.fatal.join('\n  - ')}\n` +
+          'run `aces doctor` for the full report');
+      }
+      // Default actions depend on the tier a rule got (a deny where LSM can refuse the operation).
+      const compiled = compilePolicy(effective, Object.fromEntries(plan.rules.map((r) => [r.rule, r.tier])));
+      const d = new Daemon(opts, effective, compiled, features, plan, layout, lock);
+      await d.boot();
+      return d;
+    } catch (err) {
+      lock.release();
+      throw err;
     }
-    // Default actions depend on the tier a rule got (a deny where LSM can refuse the operation).
-    const compiled = compilePolicy(effective, Object.fromEntries(plan.rules.map((r) => [r.rule, r.tier])));
-    const d = new Daemon(opts, effective, compiled, features, plan, layout);
-    await d.boot();
-    return d;
   }
 
   private async boot(): Promise<void> {
@@ -338,6 +345,7 @@ export class Daemon {
     await this.closeMetrics();
     if (this.opts.format !== 'console') this.sink.write({ schema: EVENT_SCHEMA, kind: 'stopped', time: new Date().toISOString() });
     await this.sink.close();
+    this.lock.release();
   }
 }
 

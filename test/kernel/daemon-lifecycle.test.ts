@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { skipUnlessRoot } from '../helpers/root.js';
@@ -88,6 +88,25 @@ test('ready means attached; SIGTERM detaches everything and exits 0', async (t) 
   assert.equal(last?.kind, 'stopped');
 });
 
+test('one daemon per host: a second aces run is refused at once and attaches nothing; the lock goes with the first', async (t) => {
+  if (!skipUnlessRoot(t)) return;
+  const aces = await startAces({ mode: 'monitor' });
+  try {
+    const before = loadedPrograms().filter((n) => n === 'files_openat').length;
+    assert.equal(before, 1);
+    const r = spawnSync(process.execPath, [ACES_BIN, 'run', '--mode', 'enforce'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stderr, `aces: another aces run is active on this host (pid ${aces.child.pid}, /run/aces.pid): stop it first; ` +
+      'two would judge and report every operation twice (ACES_E_START_RUNNING)\n');
+    assert.equal(r.stdout, '');
+    assert.equal(loadedPrograms().filter((n) => n === 'files_openat').length, 1, 'the second daemon loaded nothing');
+    assert.equal(readFileSync('/run/aces.pid', 'utf8'), `${aces.child.pid}\n`);
+  } finally {
+    assert.equal(await aces.stop(), 0);
+  }
+  assert.ok(!existsSync('/run/aces.pid'), 'the lock file is removed on SIGTERM');
+});
+
 test('a killed daemon leaves nothing attached (links die with the process)', async (t) => {
   if (!skipUnlessRoot(t)) return;
   const aces = await startAces({ mode: 'monitor' });
@@ -97,6 +116,9 @@ test('a killed daemon leaves nothing attached (links die with the process)', asy
   const end = Date.now() + 5000;
   while (acesProgramsLoaded().length && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual(acesProgramsLoaded(), []);
+  // kill -9 leaves the lock file behind; the next start takes it over (daemon-instance-lock unit
+  // test). Leave the host as found.
+  if (existsSync('/run/aces.pid') && readFileSync('/run/aces.pid', 'utf8').trim() === String(aces.child.pid)) rmSync('/run/aces.pid');
 });
 
 test('aces doctor tells the truth about this kernel', (t) => {
