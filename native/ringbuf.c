@@ -27,6 +27,8 @@
 /* Room after the bound for that last record (ours are under 1 KiB; libbpf has consumed a
  * record before it shows it to us, so one that does not fit cannot be left in the ring). */
 #define ACES_RB_RECORD_MAX (64u * 1024)
+/* Size of the ring's batch buffer. */
+#define ACES_RB_BUF_BYTES (ACES_RB_BATCH_BYTES + ACES_RB_FRAME + ACES_RB_RECORD_MAX)
 /* ringbufConsume() hands over at most this many batches (4 MiB, the daemon's ring): a producer
  * that refills the ring as fast as JavaScript decodes it cannot keep the caller in the loop; what
  * is left goes by the event loop's wake-ups, a batch at a time, and the next drain. */
@@ -42,7 +44,7 @@ static int on_sample(void *ctx, void *data, size_t size)
 	size_t need = ACES_RB_FRAME + ((size + ACES_RB_FRAME - 1) & ~(size_t)(ACES_RB_FRAME - 1));
 	uint32_t len = (uint32_t)size;
 
-	if (r->batch_bytes + need > r->buf_cap) {
+	if (r->batch_bytes + need > ACES_RB_BUF_BYTES) {
 		r->oversize = size;
 		return -E2BIG;
 	}
@@ -74,7 +76,7 @@ static int collect(struct aces_ringbuf *r)
 		aces_throw(r->env, ACES_E_KERNEL_RINGBUF, E2BIG, "ring_buffer__consume", NULL,
 			   "ring buffer %u: a record of %zu bytes does not fit the %zu-byte batch "
 			   "buffer (it was consumed and is lost)",
-			   r->hdr.id, r->oversize, r->buf_cap);
+			   r->hdr.id, r->oversize, (size_t)ACES_RB_BUF_BYTES);
 		return -1;
 	}
 	if (err < 0 && err != ACES_RB_STOP) {
@@ -320,8 +322,7 @@ napi_value aces_ringbuf_open(napi_env env, napi_callback_info info)
 		return NULL;
 	}
 	napi_create_string_utf8(env, "aces:ringbuf", NAPI_AUTO_LENGTH, &name);
-	r->buf_cap = ACES_RB_BATCH_BYTES + ACES_RB_FRAME + ACES_RB_RECORD_MAX;
-	if (napi_create_buffer(env, r->buf_cap, (void **)&r->buf, &buf) != napi_ok ||
+	if (napi_create_buffer(env, ACES_RB_BUF_BYTES, (void **)&r->buf, &buf) != napi_ok ||
 	    napi_create_reference(env, buf, 1, &r->buf_ref) != napi_ok ||
 	    napi_create_reference(env, argv[2], 1, &r->cb) != napi_ok ||
 	    napi_async_init(env, NULL, name, &r->actx) != napi_ok) {

@@ -88,7 +88,6 @@ struct aces_ringbuf {
 	 * V8 before it died under an event storm and held tens of MiB until a full collection. */
 	napi_ref buf_ref;
 	char *buf;
-	size_t buf_cap;
 	size_t batch_bytes;
 	uint32_t batch_len;
 	/* The sample callback stopped at the batch bound: the ring may hold more. */

@@ -40,8 +40,6 @@ export interface DaemonOptions {
   metrics?: string;
   /** Where start-up progress and problems go (stderr by default). */
   log?: (msg: string) => void;
-  /** The one-daemon-per-host pid file (tests point it elsewhere). */
-  lockPath?: string;
 }
 
 export { StartupError };
@@ -96,7 +94,8 @@ export class Daemon {
     // Checked before the kernel is probed: a broken policy fails fast and names its line.
     compilePolicy(effective);
     // Before the kernel is probed: a second daemon is refused at once.
-    const lock = InstanceLock.acquire(opts.lockPath ?? INSTANCE_LOCK_PATH);
+    const lock = InstanceLock.acquire(INSTANCE_LOCK_PATH);
+    let d: Daemon | undefined;
     try {
       const layout = detectCgroupLayout();
       const features = probeKernelFeatures();
@@ -107,10 +106,13 @@ export class Daemon {
       }
       // Default actions depend on the tier a rule got (a deny where LSM can refuse the operation).
       const compiled = compilePolicy(effective, Object.fromEntries(plan.rules.map((r) => [r.rule, r.tier])));
-      const d = new Daemon(opts, effective, compiled, features, plan, layout, lock);
+      d = new Daemon(opts, effective, compiled, features, plan, layout, lock);
       await d.boot();
       return d;
     } catch (err) {
+      // What start-up opened before it failed (boot closes its own BPF object).
+      await d?.closeMetrics();
+      await d?.sink.close();
       lock.release();
       throw err;
     }
@@ -133,19 +135,12 @@ export class Daemon {
       try {
         this.metricsServer = await m.serve(this.opts.metrics);
       } catch (err) {
-        await this.sink.close();
         throw new StartupError('ACES_E_START_METRICS',
           `cannot serve metrics on ${this.opts.metrics}: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
 
-    let obj: AcesObject;
-    try {
-      obj = AcesObject.load(this.plan.programs);
-    } catch (err) {
-      await this.closeMetrics();
-      throw err;
-    }
+    const obj = AcesObject.load(this.plan.programs);
     this.obj = obj;
     try {
       const root = hostRootIdentity();
@@ -261,7 +256,6 @@ export class Daemon {
     } catch (err) {
       this.obj = undefined;
       obj.close();
-      await this.closeMetrics();
       throw err;
     }
     this.writeReady();

@@ -55,12 +55,14 @@ export class JsonLinesSink {
     }
     const line = toJsonLine(obj);
     // A line never takes more than 3 bytes per UTF-16 unit: check with the cheap bound first.
-    if (this.batchBytes + line.length * 3 > FILE_BATCH_BYTES &&
-      this.batchBytes + Buffer.byteLength(line) > FILE_BATCH_BYTES) {
-      this.flush();
-      if (Buffer.byteLength(line) > FILE_BATCH_BYTES) {
-        this.writeAll(Buffer.from(line), 1);
-        return;
+    if (this.batchBytes + line.length * 3 > FILE_BATCH_BYTES) {
+      const bytes = Buffer.byteLength(line);
+      if (this.batchBytes + bytes > FILE_BATCH_BYTES) {
+        this.flush();
+        if (bytes > FILE_BATCH_BYTES) {
+          this.writeAll(Buffer.from(line), 1);
+          return;
+        }
       }
     }
     this.batchBytes += this.batch.write(line, this.batchBytes);

@@ -33,7 +33,8 @@ function labelKey(labels: Labels): string {
 
 export class Metrics {
   private counters = new Map<string, { help: string; values: Map<string, number> }>();
-  private gauges = new Map<string, { help: string; label: string; type: 'gauge' | 'counter'; read: () => number | Record<string, number> }>();
+  /** Values read at each scrape: gauges, and counters kept elsewhere. */
+  private observed = new Map<string, { help: string; label: string; type: 'gauge' | 'counter'; read: () => number | Record<string, number> }>();
 
   counter(name: string, help: string): void {
     if (!this.counters.has(name)) this.counters.set(name, { help, values: new Map() });
@@ -48,7 +49,7 @@ export class Metrics {
 
   /** A gauge read at each scrape; a record gives one series per key, under label `label`. */
   gauge(name: string, help: string, read: () => number | Record<string, number>, label = 'reason'): void {
-    this.gauges.set(name, { help, label, type: 'gauge', read });
+    this.observed.set(name, { help, label, type: 'gauge', read });
   }
 
   /**
@@ -56,7 +57,7 @@ export class Metrics {
    * TYPE counter, so rate() and increase() apply; `read` must only ever grow.
    */
   counterFrom(name: string, help: string, read: () => number | Record<string, number>, label = 'reason'): void {
-    this.gauges.set(name, { help, label, type: 'counter', read });
+    this.observed.set(name, { help, label, type: 'counter', read });
   }
 
   render(): string {
@@ -66,7 +67,7 @@ export class Metrics {
       if (c.values.size === 0) lines.push(`${name} 0`);
       for (const [k, v] of c.values) lines.push(`${name}${k ? `{${k}}` : ''} ${v}`);
     }
-    for (const [name, g] of this.gauges) {
+    for (const [name, g] of this.observed) {
       lines.push(`# HELP ${name} ${escapeHelp(g.help)}`, `# TYPE ${name} ${g.type}`);
       const v = g.read();
       if (typeof v === 'number') lines.push(`${name} ${v}`);
