@@ -247,6 +247,10 @@ struct aces_ctr_fs_key {
 #define FILTER_SALT_SYSCTL 2           /* "ns_sysctls" names, folded: id = w0 ^ (w1 * ACES_FILTER_MULT)
 					* over the first two little-endian 64-bit words of the
 					* zero-padded name; written by user space */
+#define FILTER_SALT_SYSCTL_BASE 3      /* base names of the namespaced sysctls (the last path
+					* component), cut to ACES_FILTER_NAME_BYTES - 1 bytes and
+					* folded the same way; written by user space */
+#define ACES_FILTER_NAME_BYTES 16      /* bytes of a name that its filter id folds */
 struct aces_filter {
 	__u64 words[ACES_FILTER_WORDS];
 };

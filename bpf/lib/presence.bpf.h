@@ -10,7 +10,8 @@
  *   offender_filter  bits, set here by offender_mark() before an "offenders" insert; never cleared
  *                    (records expire and are deleted, their bits stay: a lookup more, no miss)
  *   exempt_filter    bits, written by user space (kernel/aces-object.ts) for "exempt" keys
- *   ns_sysctl_filter bits, written by user space for "ns_sysctls" names (folded, aces.h)
+ *   ns_sysctl_filter bits, written by user space for "ns_sysctls" names (folded, aces.h), and
+ *                    for the base names of the namespaced sysctls (sysctl.bpf.c)
  *   setup_count      counts of thread ids per slot: runtime set-up marks come and go with every
  *                    container start, so a bit would fill up; a count goes back to zero
  */
@@ -57,14 +58,27 @@ static __always_inline bool exempt_maybe(__u64 key)
 	return filter_has(filter_map(&exempt_filter), key, FILTER_SALT_EXEMPT);
 }
 
-/* name: an ACES_NAME_LEN buffer, zero after its NUL (as user space pads the map's keys). */
-static __always_inline bool ns_sysctl_maybe(const char *name)
+/* The filter id of a name: its first ACES_FILTER_NAME_BYTES bytes, folded (aces.h). name: zero
+ * after its NUL, as user space pads the names. */
+static __always_inline __u64 name_filter_id(const char *name)
 {
 	__u64 w0, w1;
 
 	__builtin_memcpy(&w0, name, 8);
 	__builtin_memcpy(&w1, name + 8, 8);
-	return filter_has(filter_map(&ns_sysctl_filter), w0 ^ (w1 * ACES_FILTER_MULT), FILTER_SALT_SYSCTL);
+	return w0 ^ (w1 * ACES_FILTER_MULT);
+}
+
+/* name: an ACES_NAME_LEN buffer, zero after its NUL (as user space pads the map's keys). */
+static __always_inline bool ns_sysctl_maybe(const char *name)
+{
+	return filter_has(filter_map(&ns_sysctl_filter), name_filter_id(name), FILTER_SALT_SYSCTL);
+}
+
+/* Whether some namespaced sysctl has this base name (its first ACES_FILTER_NAME_BYTES - 1 bytes). */
+static __always_inline bool ns_sysctl_base_maybe(const char *base)
+{
+	return filter_has(filter_map(&ns_sysctl_filter), name_filter_id(base), FILTER_SALT_SYSCTL_BASE);
 }
 
 static __always_inline __u32 *setup_slot(__u32 tid)

@@ -163,25 +163,25 @@ static __always_inline void quarantine_container(__u64 key, struct aces_config *
 }
 
 /*
- * ev must hold rule, ts_entry, the task's identity (event_fill_task) and the object facts. Fills
- * the verdict fields, applies the action, emits. Returns VERDICT_*.
+ * ev must hold rule, ts_entry, the task's identity (event_fill_task) and the object facts.
  * known: the offender record the fast path found (offender_same_object), or NULL to look it up.
- * t: the task of the event (the one event_fill_task was given).
  *
- * Order: the verdict, its timestamp, the signal; only then the bookkeeping (the rest of the
- * task's facts, offender records, the kill's exit tracking, the event), so neither the kill nor
- * the verdict waits for memory it does not need.
+ * Two halves, so that a hook can read descriptive facts it did not need for the verdict in
+ * between (sysctl.bpf.c: the sysctl's full name):
+ *   decide_verdict  the verdict, its timestamp, the signal. Returns VERDICT_*; VERDICT_NONE ends
+ *                   the event (rule off, another tier's, exempt): then no decide_report.
+ *   decide_report   the bookkeeping: the rest of the task's facts, offender records, the kill's
+ *                   exit tracking, the event. t: the task of the event.
+ * so that neither the kill nor the verdict waits for memory it does not need.
  */
-static __always_inline int decide_known(struct aces_event *ev, struct aces_config *cfg, __u32 hook,
-					struct aces_offender *known, struct task_struct *t)
+static __always_inline int decide_verdict(struct aces_event *ev, struct aces_config *cfg, __u32 hook,
+					  struct aces_offender *known)
 {
 	__u32 rule = ev->rule;
 	struct aces_rule_cfg *rc;
 	__u64 key = ev->container_key;
 	__u8 level, action, applied;
-	__u64 now;
 	int verdict = VERDICT_ALLOW;
-	bool killed = false;
 
 	if (!cfg || rule >= RULE_MAX)
 		return VERDICT_NONE;
@@ -198,15 +198,14 @@ static __always_inline int decide_known(struct aces_event *ev, struct aces_confi
 	level = rc->level;
 	action = rc->action;
 	ev->base_level = level;
-	/* The hook's entry time stands for "now": TTLs are minutes, and a clock read here would
-	 * wait for every load before it. */
-	now = ev->ts_entry;
 
 	struct aces_offender *o = known;
 	if (o)
 		ev->flags |= EVF_FAST_PATH;
 	else
-		o = offender_lookup((hook & HOOK_HOST_TASK) ? 0 : ev->tgid, key, cfg, now);
+		/* The hook's entry time stands for "now": TTLs are minutes, and a clock read here
+		 * would wait for every load before it. */
+		o = offender_lookup((hook & HOOK_HOST_TASK) ? 0 : ev->tgid, key, cfg, ev->ts_entry);
 	if (o) {
 		ev->flags |= EVF_OFFENDER;
 		if (level < LEVEL_BREACH) {
@@ -242,10 +241,8 @@ static __always_inline int decide_known(struct aces_event *ev, struct aces_confi
 		break;
 	case ACT_QUARANTINE:
 	case ACT_KILL:
-		if (hook & HOOK_CAN_SIGNAL) {
+		if (hook & HOOK_CAN_SIGNAL)
 			bpf_send_signal(SIGKILL);
-			killed = true;
-		}
 		/* Where the program type cannot signal (cgroup hooks) the operation is refused and
 		 * user space kills the process (respond/): the event says so by its tier. LSM hooks
 		 * do both: the operation never happens and the process dies. */
@@ -255,12 +252,23 @@ static __always_inline int decide_known(struct aces_event *ev, struct aces_confi
 	default:
 		break;
 	}
+	return verdict;
+}
+
+/* The second half (above): verdict is what decide_verdict returned; returns it. */
+static __always_inline int decide_report(struct aces_event *ev, struct aces_config *cfg, __u32 hook,
+					 struct task_struct *t, int verdict)
+{
+	__u64 key = ev->container_key;
+	__u64 now = ev->ts_entry;
+	bool killed = (ev->action == ACT_KILL || ev->action == ACT_QUARANTINE) && (hook & HOOK_CAN_SIGNAL);
+
 	event_fill_context(ev, t);
-	if (applied == ACT_QUARANTINE)
+	if (ev->action == ACT_QUARANTINE)
 		quarantine_container(key, cfg, now);
 	ev->seq = next_seq();
 
-	if (level >= LEVEL_ATTEMPT) {
+	if (ev->level >= LEVEL_ATTEMPT) {
 		/* A process the hook just sent SIGKILL (group-wide, uncatchable) gets no record of
 		 * its own: exec_sched_exit would delete it in a few µs, and the insertion would
 		 * only delay the victim's exit. Its container's record stays. */
@@ -283,6 +291,17 @@ static __always_inline int decide_known(struct aces_event *ev, struct aces_confi
 	}
 	emit_event(ev, cfg, killed);
 	return verdict;
+}
+
+/* Both halves at once: fills the verdict fields, applies the action, emits. Returns VERDICT_*. */
+static __always_inline int decide_known(struct aces_event *ev, struct aces_config *cfg, __u32 hook,
+					struct aces_offender *known, struct task_struct *t)
+{
+	int verdict = decide_verdict(ev, cfg, hook, known);
+
+	if (verdict == VERDICT_NONE)
+		return verdict;
+	return decide_report(ev, cfg, hook, t, verdict);
 }
 
 static __always_inline int decide(struct aces_event *ev, struct aces_config *cfg, __u32 hook,

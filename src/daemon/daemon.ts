@@ -11,7 +11,7 @@ import { release } from 'node:os';
 import { AcesObject, hostRootIdentity } from '../kernel/aces-object.js';
 import { probeKernelFeatures, type KernelFeatures } from '../kernel/feature-probe.js';
 import { planTiers, type TierPlan } from '../kernel/tier-plan.js';
-import { NAMESPACED_SYSCTLS } from '../kernel/namespaced-sysctls.js';
+import { NAMESPACED_SYSCTLS, namespacedSysctlsByBaseName } from '../kernel/namespaced-sysctls.js';
 import { detectCgroupLayout, type CgroupLayout } from '../containers/cgroup-layout.js';
 import { IdentityResolver, type ContainerIdentity } from '../containers/identity-resolver.js';
 import { readPolicyFile } from '../policy/parse-policy.js';
@@ -170,7 +170,7 @@ export class Daemon {
         action: r.value.action,
         tier: this.ruleTierId(ruleById(r.id)?.name ?? ''),
       })));
-      obj.writeNamespacedSysctls(NAMESPACED_SYSCTLS);
+      obj.writeNamespacedSysctls(NAMESPACED_SYSCTLS, namespacedSysctlsByBaseName());
 
       const ruleMeta = (id: number): RuleMeta => {
         const r = ruleById(id);

@@ -12,10 +12,10 @@ import {
   aces_config, aces_file_key, aces_offender, aces_offender_key, aces_rule_cfg, type RawConfig, type RawOffender,
 } from '../wire/records.js';
 import {
-  ACES_NAME_LEN, DROP_MAX, DROP_NAMES, FILTER_SALT_EXEMPT, FILTER_SALT_SYSCTL, OFFENDER_CONTAINER, OFFENDER_PROCESS,
+  ACES_NAME_LEN, DROP_MAX, DROP_NAMES, FILTER_SALT_EXEMPT, FILTER_SALT_SYSCTL, FILTER_SALT_SYSCTL_BASE, OFFENDER_CONTAINER, OFFENDER_PROCESS,
   RULE_MAX,
 } from '../wire/constants.js';
-import { filterBytes, nameFilterId } from './presence-filter.js';
+import { baseNameFilterId, filterBytes, nameFilterId } from './presence-filter.js';
 
 export interface RuleMapEntry {
   readonly id: number;
@@ -58,6 +58,8 @@ export class AcesObject {
   private readonly exemptKeys = new Set<bigint>();
   /** Filter ids of the "ns_sysctls" names written so far: the bits of "ns_sysctl_filter". */
   private readonly nsSysctlIds = new Set<bigint>();
+  /** Filter ids of the base names written so far (FILTER_SALT_SYSCTL_BASE bits of the same filter). */
+  private readonly nsSysctlBaseIds = new Set<bigint>();
 
   private constructor(private readonly h: number, readonly programs: readonly string[]) {}
 
@@ -166,9 +168,12 @@ export class AcesObject {
     }
   }
 
-  /** Names a container may write (namespaced sysctls), as bpf_sysctl_get_name spells them. */
-  /** Names of namespaced sysctls; their filter bits go in first (presence-filter.ts). */
-  writeNamespacedSysctls(names: readonly string[]): void {
+  /**
+   * Names a container may write (namespaced sysctls), as bpf_sysctl_get_name spells them, and
+   * the base names for which bpf/sysctl.bpf.c must read the full name before its verdict
+   * (namespaced-sysctls.ts). The filter bits go in first (presence-filter.ts).
+   */
+  writeNamespacedSysctls(names: readonly string[], baseNames: readonly string[]): void {
     const keys = names.map((n) => {
       if (Buffer.byteLength(n) >= ACES_NAME_LEN) throw new Error(`sysctl name too long: ${n}`);
       const key = Buffer.alloc(ACES_NAME_LEN);
@@ -176,7 +181,9 @@ export class AcesObject {
       return key;
     });
     for (const key of keys) this.nsSysctlIds.add(nameFilterId(key));
-    native.mapUpdate(this.h, 'ns_sysctl_filter', Buffer.alloc(4), filterBytes(this.nsSysctlIds, FILTER_SALT_SYSCTL));
+    for (const n of [...names, ...baseNames]) this.nsSysctlBaseIds.add(baseNameFilterId(n));
+    native.mapUpdate(this.h, 'ns_sysctl_filter', Buffer.alloc(4),
+      filterBytes(this.nsSysctlIds, FILTER_SALT_SYSCTL, [this.nsSysctlBaseIds, FILTER_SALT_SYSCTL_BASE]));
     for (const key of keys) native.mapUpdate(this.h, 'ns_sysctls', key, Buffer.from([1]));
   }
 

@@ -69,6 +69,8 @@ export const ACES_FILTER_WORDS = (1 << ACES_FILTER_LOG2) / 64;
 export const ACES_FILTER_MULT = 0x9E3779B97F4A7C15n;
 export const FILTER_SALT_EXEMPT = 1;
 export const FILTER_SALT_SYSCTL = 2;
+export const FILTER_SALT_SYSCTL_BASE = 3;
+export const ACES_FILTER_NAME_BYTES = 16;
 
 export type ActionName = 'alert' | 'deny' | 'kill' | 'quarantine';
 export const ACTION_NAMES: Record<number, ActionName> = {

@@ -67,6 +67,10 @@ export interface PidnsRunOptions {
   mountNs?: boolean;
   /** UTS namespace too. */
   utsNs?: boolean;
+  /** IPC namespace too. */
+  ipcNs?: boolean;
+  /** Network namespace too (loopback only, down). */
+  netNs?: boolean;
   /** chroot into this directory before running the script (needs /bin/sh inside it). */
   chroot?: string;
   timeoutMs?: number;
@@ -81,7 +85,7 @@ export interface PidnsResult {
 }
 
 function pidnsArgs(o: PidnsRunOptions): string {
-  return [o.mountNs ? '-m' : '', o.utsNs ? '-u' : '', o.chroot ? `-r ${shQuote(o.chroot)}` : ''].filter(Boolean).join(' ');
+  return [o.mountNs ? '-m' : '', o.utsNs ? '-u' : '', o.ipcNs ? '-i' : '', o.netNs ? '-n' : '', o.chroot ? `-r ${shQuote(o.chroot)}` : ''].filter(Boolean).join(' ');
 }
 
 /** Runs `script` with /bin/sh as pid 1 of a new pid namespace, inside the test cgroup. */

@@ -265,6 +265,31 @@ describe('enforce mode', { concurrency: false }, () => {
     assert.equal(readFileSync('/proc/sys/kernel/hostname', 'utf8'), hostname);
   });
 
+  // The verdict is taken on the table set and the base name (cut to 15 bytes in the filter); the
+  // event still names the full path, read after the verdict.
+  test('host sysctls are denied whatever their base name; namespaced tables are allowed', async (t) => {
+    if (!skipUnlessRoot(t)) return;
+    const long = 'vm/dirty_background_ratio';
+    const before = readFileSync(`/proc/sys/${long}`, 'utf8');
+    const c = cg();
+    const r = runInPidns(`v=$(cat /proc/sys/${long}); echo "$v" > /proc/sys/${long} && echo written; echo alive`, { cgroup: c });
+    assert.doesNotMatch(r.stdout, /written/);
+    assert.match(r.stdout, /alive/);
+    assert.equal(readFileSync(`/proc/sys/${long}`, 'utf8'), before);
+    const ev = await aces!.waitForEvent((e) => e.rule === 'sysctl-host-write' && e.container?.key === cgroupKey(c));
+    assert.equal(ev.object.name, long);
+    assert.equal(ev.action, 'deny');
+
+    // net/ and the ipc kernel/ tables of a fresh namespace: per-namespace table sets.
+    const own = cg();
+    const ok = runInPidns('echo 1 > /proc/sys/net/ipv4/ip_forward && echo 128 > /proc/sys/kernel/msgmni && ' +
+      'cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/msgmni', { cgroup: own, netNs: true, ipcNs: true });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /^1\n128\n/);
+    await new Promise((res) => setTimeout(res, 300));
+    assert.deepEqual(aces!.events().filter((e) => e.container?.key === cgroupKey(own)), []);
+  });
+
   test('block device mknod is denied', async (t) => {
     if (!skipUnlessRoot(t)) return;
     const node = `/tmp/aces-blk-${process.pid}`;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { filterBytes, filterSlot, nameFilterId } from '../../src/kernel/presence-filter.js';
-import { ACES_FILTER_WORDS, ACES_NAME_LEN, FILTER_SALT_SYSCTL } from '../../src/wire/constants.js';
+import { baseNameFilterId, filterBytes, filterSlot, nameFilterId } from '../../src/kernel/presence-filter.js';
+import { ACES_FILTER_WORDS, ACES_NAME_LEN, FILTER_SALT_SYSCTL, FILTER_SALT_SYSCTL_BASE } from '../../src/wire/constants.js';
 
 // Slots computed outside this code base (Python big integers) from the formula in bpf/api/aces.h:
 // ((id ^ (salt << 56)) * 0x9E3779B97F4A7C15) mod 2^64 >> 52. The kernel side computes the same in
@@ -38,4 +38,22 @@ test('a sysctl name folds to the id and slot of aces.h', () => {
   assert.equal(nameFilterId(key('kernel/core_pattern')), 0xb2e310d975a44270n);
   assert.equal(filterSlot(nameFilterId(key('kernel/core_pattern')), FILTER_SALT_SYSCTL), 1218);
   assert.equal(nameFilterId(key('a')), 0x61n);
+});
+
+// Base names as bpf/sysctl.bpf.c reads them: the last component, at most 15 bytes, zero-padded to
+// 16 (ids and slots computed in Python from aces.h's formula).
+test('a sysctl base name is cut to 15 bytes and folds like a name', () => {
+  assert.equal(baseNameFilterId('kernel/hostname'), 0x656d616e74736f68n);
+  assert.equal(baseNameFilterId('hostname'), 0x656d616e74736f68n);
+  assert.equal(filterSlot(baseNameFilterId('kernel/hostname'), FILTER_SALT_SYSCTL_BASE), 740);
+  assert.equal(baseNameFilterId('kernel/perf_event_max_sample_rate'), 0x12434f8f0977b076n);
+  assert.equal(baseNameFilterId('vm/dirty_background_ratio'), 0xe1cf3c3dd66faa7bn);
+  assert.equal(filterSlot(baseNameFilterId('vm/dirty_background_ratio'), FILTER_SALT_SYSCTL_BASE), 1474);
+});
+
+test('one filter holds several (ids, salt) groups', () => {
+  const both = filterBytes([0n], 1, [[4242n], 1], [[123456789n], 2]);
+  const set: number[] = [];
+  for (let i = 0; i < both.length * 8; i++) if (both[i >> 3]! & (1 << (i & 7))) set.push(i);
+  assert.deepEqual(set, [336, 3203, 3719]);
 });
