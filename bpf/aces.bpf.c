@@ -16,6 +16,7 @@
 #include "classify.bpf.h"
 #include "emit.bpf.h"
 #include "verdict.bpf.h"
+#include "devcheck.bpf.h"
 #include "file.bpf.h"
 #include "ctrfs.bpf.h"
 #include "proc.bpf.h"

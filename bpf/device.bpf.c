@@ -8,6 +8,7 @@
  * mknod (ACC_MKNOD) and on open of a device inode (ACC_READ/ACC_WRITE).
  * Runtime set-up tasks (runc creating --device nodes) are not container tasks and pass.
  * A policy exception lets a container that needs a block device (--device) keep it.
+ * An open is checked twice by the kernel; it is judged once (lib/devcheck.bpf.h).
  *
  *   mknodat -> vfs_mknod -> devcgroup_inode_mknod -> BPF_CGROUP_RUN_PROG_DEVICE_CGROUP  <- here
  *   openat  -> blkdev_open -> ... devcgroup_check_permission -> (same)
@@ -34,16 +35,23 @@ int device_access(struct bpf_cgroup_dev_ctx *ctx)
 	if (!cfg || !task_is_container(t, cfg))
 		return 1;
 
+	__u32 dev = (ctx->major << 20) | (ctx->minor & 0xfffff);
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u64 key = task_container_key(t, cfg);
 	struct aces_event ev = { .ts_entry = ts };
 	if (container_quarantined(key, cfg)) {
 		ev.rule = RULE_QUARANTINED_TASK;
 		ev.flags |= EVF_FAST_PATH;
 	} else {
+		if (dev_check_repeated(pid_tgid, dev, access, ts))
+			return 1; /* the second check of an open already judged (devcheck.bpf.h) */
 		ev.rule = (access & BPF_DEVCG_ACC_MKNOD) ? RULE_BLOCKDEV_MKNOD : RULE_BLOCKDEV_OPEN;
 	}
 	event_fill_task(&ev, t, key);
-	ev.obj_dev = (ctx->major << 20) | (ctx->minor & 0xfffff);
+	ev.obj_dev = dev;
 	ev.obj_flags = access;
-	return decide(&ev, cfg, HOOK_CAN_DENY, t) == VERDICT_DENY ? 0 : 1;
+	int verdict = decide(&ev, cfg, HOOK_CAN_DENY, t);
+	if (verdict == VERDICT_ALLOW)
+		dev_check_remember(pid_tgid, dev, access, ts);
+	return verdict == VERDICT_DENY ? 0 : 1;
 }

@@ -198,6 +198,7 @@ static __always_inline void judge_open(struct task_struct *t, long fd, __u64 ts,
 
 	if (fd < 0 || !cfg || current_surely_host(cfg) || !file_task_judged(t, cfg, &helper))
 		return;
+	dev_check_end();
 	struct file *f = task_fd_file(t, fd);
 	if (!f)
 		return;
@@ -206,8 +207,11 @@ static __always_inline void judge_open(struct task_struct *t, long fd, __u64 ts,
 
 static __always_inline void open_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	if (ctx->ret < 0)
+	if (ctx->ret < 0) {
+		/* A failed open (of a block device: refused after its device checks) ends them too. */
+		dev_check_end();
 		return;
+	}
 	judge_open(bpf_get_current_task_btf(), ctx->ret, bpf_ktime_get_ns(), 0);
 }
 

@@ -127,6 +127,20 @@ describe('monitor mode', { concurrency: false }, () => {
     assert.equal(ev.policy_action, 'deny');
     assert.equal(ev.action, 'alert');
   });
+
+  // The kernel checks one open of a block device twice (inode_permission, then bdev_permission):
+  // one event per open, and the second check does not escalate the open it belongs to.
+  test('one block-device open is one event; the next open is the escalated one', async (t) => {
+    if (!skipUnlessRoot(t)) return;
+    if (!blockDev) return t.skip('no block device');
+    const c = cg();
+    const r = runInPidns(`true < ${blockDev}; echo one; sleep 0.2; true < ${blockDev}; echo two`, { cgroup: c });
+    assert.match(r.stdout, /one\ntwo/, r.stderr);
+    await aces!.waitForEvent((e) => e.rule === 'blockdev-open' && e.container?.key === cgroupKey(c) && e.escalated);
+    await new Promise((res) => setTimeout(res, 300));
+    const evs = aces!.events().filter((e) => e.rule === 'blockdev-open' && e.container?.key === cgroupKey(c));
+    assert.deepEqual(evs.map((e) => [e.level, e.escalated, e.policy_action]), [[2, false, 'deny'], [3, true, 'quarantine']]);
+  });
 });
 
 describe('enforce mode', { concurrency: false }, () => {
