@@ -36,15 +36,17 @@ int device_access(struct bpf_cgroup_dev_ctx *ctx)
 		return 1;
 
 	__u32 dev = (ctx->major << 20) | (ctx->minor & 0xfffff);
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 pid_tgid = ((__u64)t->tgid << 32) | t->pid;
 	__u64 key = task_container_key(t, cfg);
 	struct aces_event ev = { .ts_entry = ts };
 	if (container_quarantined(key, cfg)) {
 		ev.rule = RULE_QUARANTINED_TASK;
 		ev.flags |= EVF_FAST_PATH;
 	} else {
-		if (dev_check_repeated(pid_tgid, dev, access, ts))
-			return 1; /* the second check of an open already judged (devcheck.bpf.h) */
+		/* The second check of an open already judged (devcheck.bpf.h). Only a process that
+		 * offended can have one: the filter keeps the test off its first event. */
+		if (offender_maybe(OFFENDER_PROCESS, t->tgid) && dev_check_repeated(pid_tgid, dev, access, ts))
+			return 1;
 		ev.rule = (access & BPF_DEVCG_ACC_MKNOD) ? RULE_BLOCKDEV_MKNOD : RULE_BLOCKDEV_OPEN;
 	}
 	event_fill_task(&ev, t, key);

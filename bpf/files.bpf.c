@@ -198,11 +198,10 @@ static __always_inline void judge_open(struct task_struct *t, long fd, __u64 ts,
 
 	if (fd < 0 || !cfg || current_surely_host(cfg) || !file_task_judged(t, cfg, &helper))
 		return;
-	dev_check_end();
 	struct file *f = task_fd_file(t, fd);
-	if (!f)
-		return;
-	judge_classified_file(t, cfg, f, ts, via, fd, HOOK_CAN_SIGNAL, helper);
+	if (f)
+		judge_classified_file(t, cfg, f, ts, via, fd, HOOK_CAN_SIGNAL, helper);
+	dev_check_end(); /* after the verdict: the open is over either way */
 }
 
 static __always_inline void open_exit(struct trace_event_raw_sys_exit *ctx)

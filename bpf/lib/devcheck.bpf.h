@@ -12,7 +12,9 @@
  * operation's: allowed again, without a second event. The open syscalls' exit hooks
  * (files.bpf.c) end the memory when the open returns, opened or failed; opens that no exit hook
  * sees (io_uring, mount's own device lookup) are bounded by DEVCHECK_WINDOW_NS. A check that denied is never
- * remembered: the operation ended there, and a retry gets its own verdict and event.
+ * remembered: the operation ended there, and a retry gets its own verdict and event. Only a
+ * process with an offender record is looked up (the escalation needs one); a level-1 rule
+ * (no record) can report an open twice, at the same level.
  */
 #ifndef ACES_LIB_DEVCHECK_BPF_H
 #define ACES_LIB_DEVCHECK_BPF_H

@@ -304,7 +304,8 @@ export class AcesObject {
     let total = 0;
     for (const m of ['events', 'aces_cfg', 'rule_cfg', 'exempt', 'host_ctrs', 'setup_tasks', 'offenders',
       'quarantine', 'kill_pending', 'known_ctrs', 'ctr_fs', 'ns_sysctls', 'mount_args', 'drops', 'seq_counter',
-      'umh_scripts', 'connect_fds', 'host_ns', 'runtime_objs', 'offender_filter', 'exempt_filter', 'setup_count', 'ns_sysctl_filter']) {
+      'umh_scripts', 'connect_fds', 'host_ns', 'runtime_objs', 'offender_filter', 'exempt_filter', 'setup_count', 'ns_sysctl_filter',
+      'alert_rate', 'dev_checks']) {
       const i = native.mapInfo(this.h, m);
       total += i.type === 27 /* RINGBUF */ ? i.maxEntries : i.maxEntries * (i.keySize + i.valueSize * (i.perCpu ? native.numPossibleCpus() : 1));
     }
