@@ -11,7 +11,7 @@ const OUT = '/tmp/aces-tools';
 const EXTRA_FLAGS: Record<string, string[]> = { 'gdb-target': ['-g', '-O0'] };
 
 /** Path of the built tool; `defines` become -D flags (and part of the output name). */
-export function buildTool(name: 'uring-write' | 'suid-probe' | 'host-marker' | 'pidns-run' | 'newmount' | 'keyring' | 'ptrace-poke' | 'shocker' | 'unix-get' | 'bpf-load' | 'perf-open' | 'credbase' | 'fd-pass' | 'process-vm' | 'gdb-target' | 'exe-reopen' | 'klog', defines: Record<string, string> = {}): string {
+export function buildTool(name: 'uring-write' | 'suid-probe' | 'host-marker' | 'pidns-run' | 'newmount' | 'keyring' | 'ptrace-poke' | 'shocker' | 'unix-get' | 'bpf-load' | 'perf-open' | 'credbase' | 'fd-pass' | 'process-vm' | 'gdb-target' | 'exe-reopen' | 'klog' | 'open-loop', defines: Record<string, string> = {}): string {
   mkdirSync(OUT, { recursive: true });
   const suffix = Object.entries(defines).map(([k, v]) => `${k}=${v}`).join(',').replace(/[^A-Za-z0-9=,._-]/g, '_');
   const out = join(OUT, suffix ? `${name}.${suffix}` : name);

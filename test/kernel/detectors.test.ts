@@ -134,7 +134,8 @@ describe('monitor mode', { concurrency: false }, () => {
     if (!skipUnlessRoot(t)) return;
     if (!blockDev) return t.skip('no block device');
     const c = cg();
-    const r = runInPidns(`true < ${blockDev}; echo one; sleep 0.2; true < ${blockDev}; echo two`, { cgroup: c });
+    // 0.5 s apart: beyond the memory's 100 ms bound where no open exit ends it.
+    const r = runInPidns(`true < ${blockDev}; echo one; sleep 0.5; true < ${blockDev}; echo two`, { cgroup: c });
     assert.match(r.stdout, /one\ntwo/, r.stderr);
     await aces!.waitForEvent((e) => e.rule === 'blockdev-open' && e.container?.key === cgroupKey(c) && e.escalated);
     await new Promise((res) => setTimeout(res, 300));

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { isRoot, patience, skipUnlessRoot } from '../helpers/root.js';
 import { startAces, type AcesRun, type EventLine, type StartAcesOptions } from '../helpers/aces-daemon.js';
 import { makeTestCgroup, runInPidns, type TestCgroup } from '../helpers/fake-container.js';
+import { buildTool } from '../helpers/tools.js';
 import { detectCgroupLayout } from '../../src/containers/cgroup-layout.js';
 import { ALERT_RATE_PER_CONTAINER } from '../../src/daemon/daemon.js';
 import { cgroupKey, freePort } from '../../bench/bench-env.js';
@@ -132,13 +133,16 @@ describe('rate limit of alert-only events', { concurrency: false }, () => {
     const c = d.cg();
     const n = 3 * ALERT_RATE_PER_CONTAINER;
     const before = await suppressedMetric(addr);
-    // n level-1 probes as fast as the shell goes, a level-2 write in a child (killed), then,
-    // in a new one-second window, one more probe.
+    // n level-1 probes in a tight C loop (a shell's redirections are too slow on an emulated
+    // CPU: the flood would spread over several windows and the last one would not fill), a
+    // level-2 write in a child (killed) in the same window, then, in a new window, one more probe.
+    const loop = buildTool('open-loop');
     const r = runInPidns(
-      `i=0; while [ $i -lt ${n} ]; do : < ${PIDS_RA}; i=$((i+1)); done; ` +
+      `${loop} ${PIDS_RA} ${n}; ` +
       `sh -c 'exec 3>>${PIDS_RA}'; echo kill-status=$?; sleep 1.2; : < ${PIDS_RA}; echo done`,
       { cgroup: c, timeoutMs: 60_000 },
     );
+    assert.match(r.stdout, new RegExp(`opened=${n}\\n`), r.stdout + r.stderr);
     assert.match(r.stdout, /kill-status=137/, 'the write was killed during the flood');
     assert.match(r.stdout, /done/);
     const kill = await until('the kill event', () => eventsOf(d.aces(), c, 'release-agent-write')[0]);
