@@ -48,14 +48,11 @@ static __always_inline __u64 task_container_key(struct task_struct *t, struct ac
 		__u32 n = bpf_core_field_size(cs->subsys) / sizeof(cs->subsys[0]);
 
 		/* Plain loads need a constant index: pick it by unrolled comparison, within this
-		 * kernel's subsys[] (its size is relocated, so the verifier sees the bound). The
-		 * first match ends it: a first event runs this code cold, every compare a fetch. */
+		 * kernel's subsys[] (its size is relocated, so the verifier sees the bound). */
 #pragma unroll
 		for (__u32 i = 0; i < KEY_SUBSYS_MAX; i++) {
-			if (i < n && i == id) {
+			if (i < n && i == id)
 				css = cs->subsys[i];
-				break;
-			}
 		}
 		if (!css)
 			return 0;
